@@ -1,0 +1,34 @@
+// Package protocol is the powtcp wire protocol, specified as code.
+//
+// powtcp is a line-based UTF-8 text protocol that a person can speak with nc.
+// Every message is one line of at most [MaxLineLen] bytes, the terminating
+// "\n" included (a "\r\n" ending is accepted too). Fields are separated by
+// one space; the last field of QUOTE and ERROR is free text. No line may
+// contain control characters. One connection carries one exchange:
+//
+//	server: POWTCP/1 CHALLENGE <prefix> <window-ms>
+//	client: SOLUTION <stamp>
+//	server: QUOTE <text>           (the proof checked out)
+//	   or:  ERROR <code> <reason>  (it did not, or the server is busy)
+//	server closes the connection
+//
+// The server sends the challenge as soon as it accepts. The first token of
+// the challenge line names the protocol version ([Version]); a client that
+// does not speak it hangs up with [ErrVersion]. <prefix> is a hashcash v1
+// stamp without its counter (see package hashcash), and <window-ms> is how
+// many milliseconds the client has to answer before the server gives up
+// with ERROR too-slow. The client appends a counter to the prefix such that
+// the hash of the whole stamp starts with the prefix's number of zero bits,
+// and sends the stamp back.
+//
+// An ERROR line may also be the server's first line, when it refuses a
+// connection before issuing a challenge (code busy). The codes are stable
+// and machine-readable; the reason is for people and may change. See the
+// Code constants for their meaning.
+//
+// Example session (difficulty 8, SHA-256):
+//
+//	S: POWTCP/1 CHALLENGE 1:8:261125233616:127.0.0.1@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPT: 4256
+//	C: SOLUTION 1:8:261125233616:127.0.0.1@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPT:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAABEw
+//	S: QUOTE Well done is better than well said. — Benjamin Franklin
+package protocol

@@ -1,0 +1,321 @@
+package protocol
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Version is the protocol version the server names first on every connection.
+const Version = "POWTCP/1"
+
+// MaxLineLen is the largest line either side accepts, its "\n" included.
+// It is enforced while reading: a longer line is refused with
+// [ErrLineTooLong] before any buffer grows.
+const MaxLineLen = 1024
+
+// Message verbs.
+const (
+	// VerbChallenge: "POWTCP/1 CHALLENGE <prefix> <window-ms>", server to client, first line.
+	VerbChallenge = "CHALLENGE"
+	// VerbSolution: "SOLUTION <stamp>", client to server.
+	VerbSolution = "SOLUTION"
+	// VerbQuote: "QUOTE <text>", server to client, after a valid solution.
+	VerbQuote = "QUOTE"
+	// VerbError: "ERROR <code> <reason>", server to client, instead of a challenge or a quote.
+	VerbError = "ERROR"
+)
+
+// Code is the machine-readable reason of an ERROR line.
+type Code string
+
+// Error codes. They are stable: clients may switch on them.
+const (
+	CodeMalformed     Code = "malformed"      // the line is not a SOLUTION line, too long, not UTF-8, or the stamp's syntax is wrong
+	CodeVersion       Code = "version"        // the peer speaks another protocol version
+	CodeBadSolution   Code = "bad-solution"   // the stamp's hash has fewer leading zero bits than the challenge asked for
+	CodeWrongAlg      Code = "wrong-alg"      // the stamp names another hash algorithm than the server's
+	CodeForged        Code = "forged"         // the stamp is not a challenge this server issued, or a field was changed
+	CodeWrongResource Code = "wrong-resource" // the stamp was issued to another client address or server
+	CodeExpired       Code = "expired"        // the challenge's date is outside its lifetime
+	CodeReplayed      Code = "replayed"       // the challenge was already redeemed once
+	CodeTooSlow       Code = "too-slow"       // no solution arrived within the solve window
+	CodeBusy          Code = "busy"           // the server is at capacity or shutting down; try again later
+)
+
+// Errors of reading and parsing lines. Callers tell them apart with errors.Is.
+var (
+	ErrLineTooLong = errors.New("line longer than 1024 bytes")
+	ErrMalformed   = errors.New("malformed line")
+	ErrVersion     = errors.New("unsupported protocol version")
+)
+
+// Error is an ERROR line: the peer's refusal. It is an error so that a client
+// can return it as it is; use errors.As to get the code.
+type Error struct {
+	Code   Code
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("server refused: %s: %s", e.Code, e.Reason) }
+
+// Challenge is the server's first line.
+type Challenge struct {
+	Prefix string        // hashcash stamp without its counter, ending in ':'
+	Window time.Duration // time the client has to answer, in whole milliseconds on the wire
+}
+
+// Solution is the client's answer.
+type Solution struct {
+	Stamp string // the prefix with the counter appended
+}
+
+// Quote is the server's reward for a valid solution.
+type Quote struct {
+	Text string
+}
+
+// Line formats a message as one protocol line, "\n" included.
+// It returns ErrMalformed when a field would break the line: an empty field,
+// a space inside a single-token field, a control character, or a line over MaxLineLen.
+func (c Challenge) Line() ([]byte, error) {
+	if c.Window < time.Millisecond {
+		return nil, fmt.Errorf("%w: window %v under 1ms", ErrMalformed, c.Window)
+	}
+	return line(Version, VerbChallenge, token(c.Prefix), strconv.FormatInt(c.Window.Milliseconds(), 10))
+}
+
+// Line formats s as a SOLUTION line.
+func (s Solution) Line() ([]byte, error) { return line(VerbSolution, token(s.Stamp)) }
+
+// Line formats q as a QUOTE line.
+func (q Quote) Line() ([]byte, error) { return line(VerbQuote, text(q.Text)) }
+
+// Line formats e as an ERROR line.
+func (e *Error) Line() ([]byte, error) { return line(VerbError, token(string(e.Code)), text(e.Reason)) }
+
+// token and text mark how line checks a field: a token may not contain spaces.
+type token string
+type text string
+
+func line(fields ...any) ([]byte, error) {
+	b := make([]byte, 0, 128)
+	for i, f := range fields {
+		var s string
+		switch f := f.(type) {
+		case string:
+			s = f
+		case token:
+			s = string(f)
+			if strings.IndexByte(s, ' ') >= 0 {
+				return nil, fmt.Errorf("%w: space in field %q", ErrMalformed, s)
+			}
+		case text:
+			s = string(f)
+		}
+		if s == "" {
+			return nil, fmt.Errorf("%w: empty field %d", ErrMalformed, i)
+		}
+		if err := checkText(s); err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, s...)
+	}
+	b = append(b, '\n')
+	if len(b) > MaxLineLen {
+		return nil, fmt.Errorf("%w: %d bytes", ErrLineTooLong, len(b))
+	}
+	return b, nil
+}
+
+// checkText refuses what may not appear in a line: invalid UTF-8 and control characters.
+func checkText(s string) error {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			return fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrMalformed, i)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return fmt.Errorf("%w: control character %U at byte %d", ErrMalformed, r, i)
+		}
+	}
+	return nil
+}
+
+// ParseChallenge parses the server's first line. An ERROR line is returned
+// as a *Error; another version as ErrVersion.
+func ParseChallenge(l string) (Challenge, error) {
+	switch first, _, _ := strings.Cut(l, " "); {
+	case first == VerbError:
+		return Challenge{}, parseError(l)
+	case first != Version && strings.HasPrefix(first, "POWTCP/"):
+		return Challenge{}, fmt.Errorf("%w: server speaks %.32q, this client %q", ErrVersion, first, Version)
+	case first != Version:
+		return Challenge{}, fmt.Errorf("%w: want %q first, got %.32q", ErrMalformed, Version, first)
+	}
+	f, err := fields(l, 4)
+	if err != nil {
+		return Challenge{}, err
+	}
+	if len(f) != 4 || f[1] != VerbChallenge {
+		return Challenge{}, fmt.Errorf("%w: want %q", ErrMalformed, "POWTCP/1 CHALLENGE <prefix> <window-ms>")
+	}
+	ms, err := strconv.ParseUint(f[3], 10, 31)
+	if err != nil || ms == 0 {
+		return Challenge{}, fmt.Errorf("%w: window %.32q is not a positive number of milliseconds", ErrMalformed, f[3])
+	}
+	return Challenge{Prefix: f[2], Window: time.Duration(ms) * time.Millisecond}, nil
+}
+
+// ParseSolution parses the client's answer.
+func ParseSolution(l string) (Solution, error) {
+	if first, _, _ := strings.Cut(l, " "); strings.HasPrefix(first, "POWTCP/") && first != Version {
+		return Solution{}, fmt.Errorf("%w: client speaks %.32q, this server %q", ErrVersion, first, Version)
+	}
+	f, err := fields(l, 2)
+	if err != nil {
+		return Solution{}, err
+	}
+	if len(f) != 2 || f[0] != VerbSolution {
+		return Solution{}, fmt.Errorf("%w: want %q", ErrMalformed, "SOLUTION <stamp>")
+	}
+	return Solution{Stamp: f[1]}, nil
+}
+
+// ParseReply parses the server's answer to a solution: a Quote, or a *Error.
+func ParseReply(l string) (Quote, error) {
+	verb, rest, _ := strings.Cut(l, " ")
+	switch verb {
+	case VerbQuote:
+		if err := checkLine(l); err != nil {
+			return Quote{}, err
+		}
+		if rest == "" {
+			return Quote{}, fmt.Errorf("%w: empty quote", ErrMalformed)
+		}
+		return Quote{Text: rest}, nil
+	case VerbError:
+		return Quote{}, parseError(l)
+	}
+	return Quote{}, fmt.Errorf("%w: want QUOTE or ERROR, got %.32q", ErrMalformed, verb)
+}
+
+// parseError parses an ERROR line into a *Error, or returns ErrMalformed.
+func parseError(l string) error {
+	if err := checkLine(l); err != nil {
+		return err
+	}
+	f := strings.SplitN(l, " ", 3)
+	if len(f) != 3 || f[0] != VerbError || f[1] == "" || f[2] == "" {
+		return fmt.Errorf("%w: want %q", ErrMalformed, "ERROR <code> <reason>")
+	}
+	return &Error{Code: Code(f[1]), Reason: f[2]}
+}
+
+// fields splits a line into at most max single-space-separated fields after checking it.
+func fields(l string, max int) ([]string, error) {
+	if err := checkLine(l); err != nil {
+		return nil, err
+	}
+	f := strings.SplitN(l, " ", max+1)
+	for _, s := range f {
+		if s == "" {
+			return nil, fmt.Errorf("%w: empty field (fields are separated by exactly one space)", ErrMalformed)
+		}
+	}
+	if len(f) > max {
+		return nil, fmt.Errorf("%w: more than %d fields", ErrMalformed, max)
+	}
+	return f, nil
+}
+
+func checkLine(l string) error {
+	if len(l) >= MaxLineLen {
+		return ErrLineTooLong
+	}
+	if l == "" {
+		return fmt.Errorf("%w: empty line", ErrMalformed)
+	}
+	return checkText(l)
+}
+
+// Reader reads protocol lines with a hard length cap. Its buffer is
+// MaxLineLen bytes and never grows.
+type Reader struct {
+	br *bufio.Reader
+}
+
+// NewReader returns a Reader reading from r.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, MaxLineLen)}
+}
+
+// ReadLine returns the next line without its "\n" or "\r\n". A line
+// longer than MaxLineLen fails with ErrLineTooLong; the connection should
+// then be closed, since the rest of the line is unread. An EOF before any
+// byte is io.EOF; an EOF inside a line is io.ErrUnexpectedEOF.
+func (r *Reader) ReadLine() (string, error) {
+	b, err := r.br.ReadSlice('\n')
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		return "", ErrLineTooLong
+	case err == io.EOF && len(b) > 0:
+		return "", io.ErrUnexpectedEOF
+	case err != nil:
+		return "", err
+	}
+	b = b[:len(b)-1]
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		b = b[:n-1]
+	}
+	return string(b), nil
+}
+
+// ReadChallenge reads and parses the server's first line.
+func (r *Reader) ReadChallenge() (Challenge, error) {
+	l, err := r.ReadLine()
+	if err != nil {
+		return Challenge{}, fmt.Errorf("read challenge: %w", err)
+	}
+	return ParseChallenge(l)
+}
+
+// ReadSolution reads and parses the client's answer.
+func (r *Reader) ReadSolution() (Solution, error) {
+	l, err := r.ReadLine()
+	if err != nil {
+		return Solution{}, fmt.Errorf("read solution: %w", err)
+	}
+	return ParseSolution(l)
+}
+
+// ReadReply reads and parses the server's answer to a solution.
+func (r *Reader) ReadReply() (Quote, error) {
+	l, err := r.ReadLine()
+	if err != nil {
+		return Quote{}, fmt.Errorf("read reply: %w", err)
+	}
+	return ParseReply(l)
+}
+
+// Message is a message that formats itself as one line.
+type Message interface {
+	Line() ([]byte, error)
+}
+
+// Write writes m to w as one line in a single Write call.
+func Write(w io.Writer, m Message) error {
+	b, err := m.Line()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
