@@ -1,0 +1,205 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/protocol"
+)
+
+type config struct {
+	Addr        string
+	N, C        int
+	Workers     int
+	Timeout     time.Duration
+	Verbose     bool
+	JSON        bool
+	Mode        powclient.Mode
+	progressTTY bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:10001", "server address")
+	fs.IntVar(&c.N, "n", 1, "number of sessions (quotes) to fetch")
+	fs.IntVar(&c.C, "c", 1, "sessions run concurrently")
+	fs.IntVar(&c.Workers, "workers", 0, "solver goroutines per session (0: one per CPU)")
+	fs.DurationVar(&c.Timeout, "timeout", time.Minute, "limit on each session, dial to quote")
+	fs.BoolVar(&c.Verbose, "v", false, "report solve time and hash rate of each session on stderr")
+	fs.BoolVar(&c.JSON, "json", false, "print one JSON object per session on stdout instead of the quote")
+	mode := fs.String("mode", "honest", "honest, or short-work / forged to send a wrong solution on purpose")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
+	}
+	if c.N < 1 {
+		errs = append(errs, fmt.Errorf("-n %d: want at least 1", c.N))
+	}
+	if c.C < 1 {
+		errs = append(errs, fmt.Errorf("-c %d: want at least 1", c.C))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("-workers %d: want 0 or more", c.Workers))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("-timeout %v: want a positive duration", c.Timeout))
+	}
+	switch *mode {
+	case "honest":
+		c.Mode = powclient.Honest
+	case "short-work":
+		c.Mode = powclient.ShortWork
+	case "forged":
+		c.Mode = powclient.Forged
+	default:
+		errs = append(errs, fmt.Errorf("-mode %q: want honest, short-work or forged", *mode))
+	}
+	if f, ok := stderr.(*os.File); ok {
+		c.progressTTY = term.IsTerminal(int(f.Fd()))
+	}
+	return c, errors.Join(errs...)
+}
+
+// report is one session's line in -json mode.
+type report struct {
+	Session  int     `json:"session"`
+	Quote    string  `json:"quote,omitempty"`
+	Bits     int     `json:"bits"`
+	Attempts uint64  `json:"attempts"`
+	SolveMS  float64 `json:"solve_ms"`
+	HashRate float64 `json:"hash_rate"`
+	TotalMS  float64 `json:"total_ms,omitempty"`
+	Error    string  `json:"error,omitempty"`
+	Code     string  `json:"code,omitempty"`
+}
+
+// run fetches cfg.N quotes, cfg.C at a time, and returns how many failed.
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (failed int) {
+	var (
+		mu       sync.Mutex
+		outcomes = map[string]int{}
+		next     = make(chan int)
+		wg       sync.WaitGroup
+	)
+	for range min(cfg.C, cfg.N) {
+		wg.Go(func() {
+			for i := range next {
+				rep := session(ctx, cfg, i, stderr)
+				mu.Lock()
+				print(cfg, rep, stdout, stderr)
+				key := "served"
+				if rep.Error != "" {
+					key = cmp.Or(rep.Code, "error")
+					failed++
+				}
+				outcomes[key]++
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for i := range cfg.N {
+		select {
+		case next <- i + 1:
+		case <-ctx.Done():
+			failed += cfg.N - i
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if cfg.N > 1 || failed > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(outcomes)) {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, outcomes[k]))
+		}
+		fmt.Fprintf(stderr, "client: %d sessions: %s\n", cfg.N, strings.Join(parts, " "))
+	}
+	return failed
+}
+
+func session(ctx context.Context, cfg config, i int, stderr io.Writer) report {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	opt := powclient.Options{Workers: cfg.Workers, Mode: cfg.Mode}
+	var p *progress
+	if cfg.progressTTY && cfg.C == 1 && !cfg.JSON {
+		p = &progress{w: stderr}
+		opt.Progress = p.update
+	}
+	res, err := powclient.Fetch(ctx, cfg.Addr, opt)
+	p.done()
+	rep := report{
+		Session: i, Quote: res.Quote, Bits: res.Bits, Attempts: res.Solve.Attempts,
+		SolveMS: ms(res.Solve.Elapsed), HashRate: res.Solve.HashRate(), TotalMS: ms(res.Total),
+	}
+	if err != nil {
+		rep.Error = err.Error()
+		var perr *protocol.Error
+		if errors.As(err, &perr) {
+			rep.Code = string(perr.Code)
+		}
+	}
+	return rep
+}
+
+func print(cfg config, rep report, stdout, stderr io.Writer) {
+	if cfg.JSON {
+		json.NewEncoder(stdout).Encode(rep)
+		return
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(stderr, "client: session %d: %s\n", rep.Session, rep.Error)
+	} else {
+		fmt.Fprintln(stdout, rep.Quote)
+	}
+	if cfg.Verbose && rep.Attempts > 0 {
+		fmt.Fprintf(stderr, "client: session %d: %d bits, %d hashes in %.1fms (%.2f MH/s), total %.1fms\n",
+			rep.Session, rep.Bits, rep.Attempts, rep.SolveMS, rep.HashRate/1e6, rep.TotalMS)
+	}
+}
+
+// progress draws a status line on a terminal while a solve runs longer than a second.
+type progress struct {
+	w     io.Writer
+	drawn bool
+}
+
+func (p *progress) update(pr powclient.Progress) {
+	if pr.Elapsed < time.Second || pr.Attempts == 0 {
+		return
+	}
+	rate := float64(pr.Attempts) / pr.Elapsed.Seconds()
+	expected := time.Duration(hashcash.ExpectedAttempts(pr.Bits) / rate * float64(time.Second))
+	fmt.Fprintf(p.w, "\rsolving %d bits: %d hashes, %.2f MH/s, %v elapsed, %v expected ",
+		pr.Bits, pr.Attempts, rate/1e6, pr.Elapsed.Round(100*time.Millisecond), expected.Round(100*time.Millisecond))
+	p.drawn = true
+}
+
+func (p *progress) done() {
+	if p != nil && p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/server/powserver"
+)
+
+// config is everything main needs, from flags and environment variables.
+type config struct {
+	Addr            string
+	AddrFile        string
+	AdminAddr       string
+	Pprof           bool
+	QuotesFile      string
+	KeyFile         string
+	LogFormat       string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+	Server          powserver.Config
+}
+
+// setting is one flag and the environment variable that sets its default.
+// Flags win over the environment, which wins over the built-in default.
+type setting struct {
+	flag, env, usage string
+	value            flag.Value
+}
+
+// parseConfig reads args and the environment (through getenv) into a
+// config and validates it. Errors name the flag or variable at fault.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	c := config{
+		Addr:            ":10001",
+		LogFormat:       "",
+		LogLevel:        "info",
+		ShutdownTimeout: 30 * time.Second,
+		Server: powserver.Config{
+			Name:            powserver.DefaultName,
+			Difficulty:      powserver.DefaultDifficulty,
+			MaxExtraBits:    powserver.DefaultMaxExtraBits,
+			Alg:             hashcash.SHA256,
+			ChallengeTTL:    powserver.DefaultChallengeTTL,
+			ClientHashRate:  powserver.DefaultClientHashRate,
+			MinSolveWindow:  powserver.DefaultMinSolveWindow,
+			WriteTimeout:    powserver.DefaultWriteTimeout,
+			MaxConns:        powserver.DefaultMaxConns,
+			MaxConnsPerIP:   powserver.DefaultMaxConnsPerIP,
+			ReplayCacheSize: powserver.DefaultReplayCacheSize,
+		},
+	}
+	var key hexKey
+	alg := algValue{&c.Server.Alg}
+	settings := []setting{
+		{"addr", "POWTCP_ADDR", "protocol listen address (HOST and PORT, as in the seed, also work)", (*stringValue)(&c.Addr)},
+		{"addr-file", "POWTCP_ADDR_FILE", "write the bound listen address to this file once listening (for tests and scripts)", (*stringValue)(&c.AddrFile)},
+		{"admin-addr", "POWTCP_ADMIN_ADDR", "admin HTTP listen address for /metrics, /healthz, /readyz (off when empty)", (*stringValue)(&c.AdminAddr)},
+		{"pprof", "PPROF_ENABLED", "serve /debug/pprof/ on the admin address", (*boolValue)(&c.Pprof)},
+		{"name", "POWTCP_NAME", "service name in the stamps' resource field; replicas share it", (*stringValue)(&c.Server.Name)},
+		{"difficulty", "POW_DIFFICULTY", "base difficulty in leading zero bits (0..32)", (*intValue)(&c.Server.Difficulty)},
+		{"max-extra-bits", "POW_MAX_EXTRA_BITS", "most bits adaptive difficulty adds under load (-1: off)", (*intValue)(&c.Server.MaxExtraBits)},
+		{"alg", "POW_ALG", "proof-of-work hash: sha256, or sha1 for the reference hashcash tool", alg},
+		{"key-file", "POW_KEY_FILE", "file holding the challenge MAC key (hex, at least 16 bytes); replicas share it", (*stringValue)(&c.KeyFile)},
+		{"key", "POW_KEY", "challenge MAC key in hex (prefer -key-file); random per start when unset", &key},
+		{"challenge-ttl", "POW_CHALLENGE_TTL", "how long a challenge stays redeemable", (*durationValue)(&c.Server.ChallengeTTL)},
+		{"client-hash-rate", "POW_CLIENT_HASH_RATE", "hashes/s of the slowest client the solve window is sized for", (*floatValue)(&c.Server.ClientHashRate)},
+		{"min-solve-window", "POW_MIN_SOLVE_WINDOW", "least time a client gets to answer", (*durationValue)(&c.Server.MinSolveWindow)},
+		{"write-timeout", "POWTCP_WRITE_TIMEOUT", "deadline of each write to a client", (*durationValue)(&c.Server.WriteTimeout)},
+		{"max-conns", "POWTCP_MAX_CONNS", "connections in flight; when full the oldest unanswered handshake is closed", (*intValue)(&c.Server.MaxConns)},
+		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", "connections in flight per client address (IPv6: per /64)", (*intValue)(&c.Server.MaxConnsPerIP)},
+		{"replay-cache-size", "POWTCP_REPLAY_CACHE_SIZE", "redeemed challenges remembered until they expire", (*intValue)(&c.Server.ReplayCacheSize)},
+		{"quotes", "QUOTES_FILE", "quotes file, one 'text|author' per line (the embedded collection when empty)", (*stringValue)(&c.QuotesFile)},
+		{"shutdown-timeout", "POWTCP_SHUTDOWN_TIMEOUT", "how long shutdown waits for in-flight sessions", (*durationValue)(&c.ShutdownTimeout)},
+		{"log-format", "LOG_FORMAT", "json or console (default: console on a terminal, json otherwise)", (*stringValue)(&c.LogFormat)},
+		{"log-level", "LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+	}
+
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: server [flags]\n\nServes quotes to clients that solve a hashcash proof of work.\nEach flag's environment variable sets its default.\n\n")
+		for _, s := range settings {
+			fmt.Fprintf(stderr, "  -%s (%s, default %q)\n    \t%s\n", s.flag, s.env, s.value.String(), s.usage)
+		}
+	}
+	var errs []error
+	// The seed's HOST and PORT still work.
+	if host, port := getenv("HOST"), getenv("PORT"); host != "" || port != "" {
+		if port == "" {
+			port = "10001"
+		}
+		c.Addr = net.JoinHostPort(host, port)
+	}
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := s.value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", s.env, v, err))
+			}
+		}
+		fs.Var(s.value, s.flag, s.usage)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	c.Server.Key = key
+	if c.KeyFile != "" {
+		k, err := readKeyFile(c.KeyFile)
+		if err != nil {
+			return c, err
+		}
+		c.Server.Key = k
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("-addr %q: %w", c.Addr, err))
+	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			errs = append(errs, fmt.Errorf("-admin-addr %q: %w", c.AdminAddr, err))
+		}
+	}
+	if c.Pprof && c.AdminAddr == "" {
+		errs = append(errs, errors.New("-pprof needs -admin-addr"))
+	}
+	switch c.LogFormat {
+	case "", "json", "console":
+	default:
+		errs = append(errs, fmt.Errorf("-log-format %q: want json or console", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("-log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("-shutdown-timeout %v: want a positive duration", c.ShutdownTimeout))
+	}
+	if err := c.Server.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func readKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-key-file: %w", err)
+	}
+	var k hexKey
+	if err := k.Set(strings.TrimSpace(string(b))); err != nil {
+		return nil, fmt.Errorf("-key-file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// flag.Value implementations that the standard library keeps unexported.
+type (
+	stringValue   string
+	boolValue     bool
+	intValue      int
+	floatValue    float64
+	durationValue time.Duration
+	hexKey        []byte
+	algValue      struct{ p *hashcash.Alg }
+)
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string     { return string(*v) }
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	*v = boolValue(b)
+	return err
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*v = intValue(n)
+	return nil
+}
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	*v = floatValue(f)
+	return nil
+}
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration (e.g. 30s, 1m)")
+	}
+	*v = durationValue(d)
+	return nil
+}
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+
+func (v *hexKey) Set(s string) error {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return errors.New("not hex")
+	}
+	if len(b) < 16 {
+		return fmt.Errorf("%d bytes: want at least 16", len(b))
+	}
+	*v = b
+	return nil
+}
+func (v *hexKey) String() string {
+	if len(*v) == 0 {
+		return ""
+	}
+	return "(set)"
+}
+
+func (v algValue) Set(s string) error {
+	a, err := hashcash.ParseAlg(s)
+	if err != nil {
+		return err
+	}
+	*v.p = a
+	return nil
+}
+func (v algValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return v.p.String()
+}

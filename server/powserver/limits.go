@@ -1,0 +1,87 @@
+package powserver
+
+import (
+	"math"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// rate is an exponentially decaying event rate in events per second:
+// a burst raises it at once, calm lets it fall with time constant tau.
+type rate struct {
+	v    float64
+	last time.Time
+}
+
+const rateTau = 10 * time.Second
+
+// at returns the rate as of now, decayed since the last event.
+func (r rate) at(now time.Time) float64 {
+	dt := now.Sub(r.last).Seconds()
+	if dt <= 0 {
+		return r.v
+	}
+	return r.v * math.Exp(-dt/rateTau.Seconds())
+}
+
+// add records one event at now.
+func (r *rate) add(now time.Time) {
+	r.v = r.at(now) + 1/rateTau.Seconds()
+	r.last = now
+}
+
+// extraBits is how many doublings rate is above calm: 0 at or below calm,
+// 1 at twice calm, 2 at four times, and so on.
+func extraBits(rate, calm float64) int {
+	if rate <= calm || calm <= 0 {
+		return 0
+	}
+	return int(math.Log2(rate / calm))
+}
+
+// Thresholds of adaptive difficulty.
+const (
+	// calmAcceptRate is the server-wide accept rate (per second) above which
+	// each doubling adds a bit.
+	calmAcceptRate = 500
+	// calmIPRate is one address's connection rate (per second) above which
+	// each doubling adds a bit for that address.
+	calmIPRate = 2
+)
+
+// fillBits is what a connection table filled to inFlight of max adds:
+// one bit at an eighth full, two at a quarter, three at half, four when full.
+func fillBits(inFlight, max int) int {
+	if max <= 0 || inFlight*8 < max {
+		return 0
+	}
+	return int(math.Log2(float64(inFlight) * 16 / float64(max)))
+}
+
+// ipState is what the server remembers of one client address.
+type ipState struct {
+	conns int  // connections in flight
+	rate  rate // recent connection rate
+}
+
+// clientKey is the address a per-client limit applies to: the IPv4 address,
+// or the /64 of an IPv6 address (one host usually owns a whole /64).
+func clientKey(a net.Addr) netip.Addr {
+	var ip netip.Addr
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ip = a.AddrPort().Addr().Unmap()
+	default:
+		ap, err := netip.ParseAddrPort(a.String())
+		if err != nil {
+			return netip.Addr{}
+		}
+		ip = ap.Addr().Unmap()
+	}
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}

@@ -1,0 +1,60 @@
+package powserver
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the server's Prometheus metrics. Create them with NewMetrics
+// on the registry the admin endpoint serves; there are no global metrics.
+type Metrics struct {
+	sessions          *prometheus.CounterVec
+	refused           *prometheus.CounterVec
+	difficulty        prometheus.Gauge
+	handshakes        prometheus.Gauge
+	handshakeDuration prometheus.Histogram
+	solveTimeouts     prometheus.Counter
+	quotesServed      prometheus.Counter
+	acceptErrors      prometheus.Counter
+}
+
+// NewMetrics creates the server's metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "powtcp_sessions_total",
+			Help: "Sessions that got a challenge, by outcome: served, an error code (bad-solution, forged, expired, replayed, too-slow, malformed, ...), gone (client hung up) or evicted (closed to make room).",
+		}, []string{"outcome"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "powtcp_connections_refused_total",
+			Help: "Connections refused before a challenge, by reason: per_ip (per-address cap), cap (connection cap with no handshake to evict), shutdown.",
+		}, []string{"reason"}),
+		difficulty: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "powtcp_difficulty_bits",
+			Help: "Current difficulty for a calm client address: base bits plus the load's extra bits.",
+		}),
+		handshakes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "powtcp_handshakes_in_flight",
+			Help: "Connections that were sent a challenge and have not answered yet.",
+		}),
+		handshakeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "powtcp_handshake_duration_seconds",
+			Help:    "Time from accept to the server's last line, for every session that got a challenge.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+		}),
+		solveTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "powtcp_solve_timeouts_total",
+			Help: "Sessions whose solve window ran out before a solution arrived.",
+		}),
+		quotesServed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "powtcp_quotes_served_total",
+			Help: "Quotes written to clients that proved their work.",
+		}),
+		acceptErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "powtcp_accept_errors_total",
+			Help: "Errors returned by accept (for example EMFILE); the server backs off and keeps accepting.",
+		}),
+	}
+	reg.MustRegister(m.sessions, m.refused, m.difficulty, m.handshakes, m.handshakeDuration,
+		m.solveTimeouts, m.quotesServed, m.acceptErrors)
+	return m
+}

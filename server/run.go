@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
+
+	"github.com/powtcp/powtcp/quotes"
+	"github.com/powtcp/powtcp/server/powserver"
+)
+
+// run serves until ctx is done, then shuts down gracefully.
+func run(ctx context.Context, cfg config) error {
+	log, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+
+	if cfg.QuotesFile != "" {
+		q, err := quotes.Load(cfg.QuotesFile)
+		if err != nil {
+			return err
+		}
+		cfg.Server.Quotes = q
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := powserver.New(cfg.Server, log, reg)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if cfg.AddrFile != "" {
+		if err := writeFileAtomic(cfg.AddrFile, ln.Addr().String()+"\n"); err != nil {
+			ln.Close()
+			return fmt.Errorf("-addr-file: %w", err)
+		}
+	}
+	log.Info("listening", zap.Stringer("addr", ln.Addr()), zap.Int("difficulty", cfg.Server.Difficulty),
+		zap.Stringer("alg", cfg.Server.Alg), zap.Bool("shared_key", cfg.Server.Key != nil))
+
+	var admin *http.Server
+	var adminDone chan error // nil, never ready, without an admin server
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		admin = &http.Server{
+			Handler:           powserver.AdminHandler(srv, reg, cfg.Pprof),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      60 * time.Second, // pprof profiles take 30s by default
+			IdleTimeout:       60 * time.Second,
+			ErrorLog:          zap.NewStdLog(log.Named("admin")),
+		}
+		log.Info("admin listening", zap.Stringer("addr", aln.Addr()), zap.Bool("pprof", cfg.Pprof))
+		adminDone = make(chan error, 1)
+		go func() { adminDone <- admin.Serve(aln) }()
+	}
+
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ctx, ln) }()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		serveErr = <-serveDone
+	case serveErr = <-serveDone:
+	case err := <-adminDone:
+		serveErr = fmt.Errorf("admin server: %w", err)
+		adminDone <- err // for the shutdown below
+	}
+	if errors.Is(serveErr, context.Canceled) || errors.Is(serveErr, powserver.ErrServerClosed) {
+		serveErr = nil
+	}
+
+	start := time.Now()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	shutdownErr := srv.Shutdown(sctx)
+	if admin != nil {
+		admin.Shutdown(sctx)
+		if err := <-adminDone; err != nil && !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
+			serveErr = fmt.Errorf("admin server: %w", err)
+		}
+	}
+	log.Info("stopped", zap.Duration("shutdown", time.Since(start)), zap.NamedError("shutdown_error", shutdownErr),
+		zap.Any("summary", srv.Summary()))
+	return serveErr
+}
+
+// newLogger builds the zap logger: JSON, or console when stderr is a
+// terminal, unless format says otherwise.
+func newLogger(format, level string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	if format == "" {
+		format = "json"
+		if term.IsTerminal(int(os.Stderr.Fd())) {
+			format = "console"
+		}
+	}
+	zc := zap.NewProductionConfig()
+	if format == "console" {
+		zc = zap.NewDevelopmentConfig()
+	}
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	zc.Sampling = nil // the server aggregates its own warnings
+	zc.DisableStacktrace = true
+	return zc.Build()
+}
+
+// writeFileAtomic writes data to path so that a reader never sees a partial file.
+func writeFileAtomic(path, data string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
