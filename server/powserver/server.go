@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -383,7 +384,9 @@ func (s *Server) exchange(sess *session, bits int) (outcome, detail string) {
 			s.metrics.solveTimeouts.Inc()
 			return s.refuse(conn, code, fmt.Sprintf("no solution within %v", window))
 		}
-		return s.refuse(conn, code, err.Error())
+		outcome, detail := s.refuse(conn, code, err.Error())
+		lingerClose(conn)
+		return outcome, detail
 	}
 	stamp, expires, err := s.minter.Verify(sol.Stamp, resource)
 	if err != nil {
@@ -433,6 +436,25 @@ func (s *Server) refuse(conn net.Conn, code protocol.Code, reason string) (strin
 	s.reply(conn, &protocol.Error{Code: code, Reason: reason})
 	return string(code), reason
 }
+
+// lingerClose half-closes conn and discards a bounded amount of unread
+// input before the caller closes it, so the kernel sends FIN rather than a
+// reset that could destroy the reply still in flight (as net/http does).
+func lingerClose(conn net.Conn) {
+	cw, ok := conn.(interface{ CloseWrite() error })
+	if !ok {
+		return
+	}
+	cw.CloseWrite()
+	conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, conn, lingerBytes)
+}
+
+// Bounds of lingerClose: an attacker can hold a connection no longer than this.
+const (
+	lingerTimeout = 200 * time.Millisecond
+	lingerBytes   = 16 << 10
+)
 
 // reply writes a last line, best effort: the connection closes next anyway.
 func (s *Server) reply(conn net.Conn, m protocol.Message) {

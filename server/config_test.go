@@ -1,0 +1,97 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/powtcp/powtcp/hashcash"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, ":10001", c.Addr)
+	assert.Equal(t, 20, c.Server.Difficulty)
+	assert.Equal(t, hashcash.SHA256, c.Server.Alg)
+	assert.Equal(t, time.Minute, c.Server.ChallengeTTL)
+	assert.Empty(t, c.AdminAddr, "admin endpoint off by default")
+	assert.False(t, c.Pprof)
+	assert.Nil(t, c.Server.Key, "random key per start")
+}
+
+func TestParseConfigSources(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(keyFile, []byte("00112233445566778899aabbccddeeff\n"), 0o600))
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c config)
+	}{
+		{"seed's HOST and PORT", nil, map[string]string{"HOST": "127.0.0.1", "PORT": "9000"}, func(t *testing.T, c config) {
+			assert.Equal(t, "127.0.0.1:9000", c.Addr)
+		}},
+		{"seed's POW_DIFFICULTY and PPROF_ENABLED", nil, map[string]string{"POW_DIFFICULTY": "12", "PPROF_ENABLED": "true", "POWTCP_ADMIN_ADDR": "127.0.0.1:0"}, func(t *testing.T, c config) {
+			assert.Equal(t, 12, c.Server.Difficulty)
+			assert.True(t, c.Pprof)
+		}},
+		{"flag wins over env", []string{"-difficulty", "5"}, map[string]string{"POW_DIFFICULTY": "12"}, func(t *testing.T, c config) {
+			assert.Equal(t, 5, c.Server.Difficulty)
+		}},
+		{"sha1 and key file", []string{"-alg", "sha1", "-key-file", keyFile}, nil, func(t *testing.T, c config) {
+			assert.Equal(t, hashcash.SHA1, c.Server.Alg)
+			assert.Len(t, c.Server.Key, 16)
+		}},
+		{"durations", []string{"-challenge-ttl", "10s", "-min-solve-window", "1s"}, nil, func(t *testing.T, c config) {
+			assert.Equal(t, 10*time.Second, c.Server.ChallengeTTL)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, env(tt.env), io.Discard)
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"difficulty out of range", []string{"-difficulty", "33"}, nil, "difficulty 33: want 0..32"},
+		{"bad env int", nil, map[string]string{"POW_DIFFICULTY": "hard"}, `POW_DIFFICULTY="hard": not an integer`},
+		{"bad alg", []string{"-alg", "md5"}, nil, "md5"},
+		{"short key", []string{"-key", "00ff"}, nil, "2 bytes: want at least 16"},
+		{"missing key file", []string{"-key-file", "/nonexistent/key"}, nil, "-key-file"},
+		{"bad addr", []string{"-addr", "nope"}, nil, `-addr "nope"`},
+		{"pprof without admin", []string{"-pprof"}, nil, "-pprof needs -admin-addr"},
+		{"bad log level", []string{"-log-level", "loud"}, nil, "-log-level"},
+		{"bad log format", []string{"-log-format", "xml"}, nil, "-log-format"},
+		{"window over ttl", []string{"-challenge-ttl", "1s", "-min-solve-window", "2s"}, nil, "exceeds challenge TTL"},
+		{"per-ip over cap", []string{"-max-conns", "10", "-max-conns-per-ip", "20"}, nil, "per-IP cap 20 exceeds connection cap 10"},
+		{"bad name", []string{"-name", "a:b"}, nil, `name "a:b"`},
+		{"stray argument", []string{"extra"}, nil, "unexpected arguments"},
+		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(tt.args, env(tt.env), io.Discard)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}

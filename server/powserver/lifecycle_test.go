@@ -1,0 +1,235 @@
+package powserver
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/protocol"
+)
+
+// Shutdown lets a session in its handshake finish, then Serve returns
+// ErrServerClosed and new connections are refused.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	ts := start(t, Config{})
+	p := dial(t, ts.addr)
+	c := p.challenge()
+
+	shut := make(chan error, 1)
+	go func() { shut <- ts.Shutdown(context.Background()) }()
+	require.ErrorIs(t, <-ts.done, ErrServerClosed)
+	assert.False(t, ts.Ready())
+	_, err := net.Dial("tcp", ts.addr)
+	assert.Error(t, err, "listener closed")
+
+	p.send("SOLUTION " + solve(t, c.Prefix) + "\n")
+	_, err = p.reply()
+	require.NoError(t, err, "the in-flight session is served")
+	assert.NoError(t, <-shut)
+}
+
+// Shutdown gives up at its deadline and closes what is left.
+func TestShutdownDeadline(t *testing.T) {
+	ts := start(t, Config{})
+	p := dial(t, ts.addr)
+	p.challenge()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, ts.Shutdown(ctx), context.Canceled)
+	_, err := p.r.ReadLine()
+	assert.Error(t, err, "connection closed by the forced shutdown")
+}
+
+// Serve returns when its context is done.
+func TestServeContext(t *testing.T) {
+	srv, err := New(Config{Key: testKey}, nil, nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	require.NoError(t, srv.Shutdown(context.Background()))
+}
+
+// flakyListener fails its first Accepts with EMFILE, as a process out of
+// file descriptors does.
+type flakyListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+func TestAcceptSurvivesEMFILE(t *testing.T) {
+	ts := startOn(t, Config{}, func(ln net.Listener) net.Listener { return &flakyListener{Listener: ln, fails: 3} })
+	p := dial(t, ts.addr)
+	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
+	_, err := p.reply()
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, counterValue(t, ts.reg, "powtcp_accept_errors_total", ""))
+}
+
+func TestFillAndRateBits(t *testing.T) {
+	for _, tt := range []struct{ inFlight, max, want int }{
+		{0, 100, 0}, {12, 100, 0}, {13, 100, 1}, {25, 100, 2}, {50, 100, 3}, {100, 100, 4}, {5, 0, 0},
+	} {
+		assert.Equal(t, tt.want, fillBits(tt.inFlight, tt.max), "fill %d/%d", tt.inFlight, tt.max)
+	}
+	for _, tt := range []struct {
+		rate, calm float64
+		want       int
+	}{
+		{0, 2, 0}, {2, 2, 0}, {3.9, 2, 0}, {4, 2, 1}, {16, 2, 3}, {1e6, 2, 18}, {5, 0, 0},
+	} {
+		assert.Equal(t, tt.want, extraBits(tt.rate, tt.calm), "rate %v calm %v", tt.rate, tt.calm)
+	}
+}
+
+func TestRateDecays(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var r rate
+	for range 100 {
+		r.add(now)
+	}
+	assert.InDelta(t, 10.0, r.at(now), 1e-9, "100 events at once: 100/tau")
+	assert.InDelta(t, 10.0/2.718281828, r.at(now.Add(rateTau)), 1e-6, "decays by e per tau")
+}
+
+// One address that connects fast gets harder challenges; calm brings them back down.
+func TestAdaptiveDifficultyPerClient(t *testing.T) {
+	ts := start(t, Config{Difficulty: 2, MaxExtraBits: 6, MaxConnsPerIP: 1000})
+	bits := func(ip string) int {
+		p := dialFrom(t, ts.addr, ip)
+		st, err := hashcash.ParsePrefix(p.challenge().Prefix)
+		require.NoError(t, err)
+		p.conn.Close()
+		return st.Bits
+	}
+	assert.Equal(t, 2, bits("127.0.0.7"))
+	var last int
+	for range 80 { // 80 connections in one instant: rate 8/s, two doublings over calm
+		last = bits("127.0.0.7")
+	}
+	assert.Equal(t, 4, last)
+	assert.Equal(t, 2, bits("127.0.0.8"), "other addresses are not affected")
+	ts.clock.Add(time.Minute)
+	assert.Equal(t, 2, bits("127.0.0.7"), "calm brings the difficulty back")
+}
+
+func TestAdminEndpoints(t *testing.T) {
+	ts := start(t, Config{MaxConnsPerIP: 1})
+	admin := httptest.NewServer(AdminHandler(ts.Server, ts.reg, false))
+	defer admin.Close()
+
+	// One served, one bad solution, one busy.
+	p := dial(t, ts.addr)
+	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
+	_, err := p.reply()
+	require.NoError(t, err)
+	p = dial(t, ts.addr)
+	p.challenge()
+	busy := dial(t, ts.addr)
+	_, err = busy.r.ReadChallenge()
+	require.Error(t, err)
+	p.send("SOLUTION " + strings.TrimSuffix(solve(t, "1:0:261125120000:x:sha256:AAAA:"), "") + "\n")
+	p.wantCode(protocol.CodeForged)
+
+	ts.waitOutcome(t, "forged", 1)
+	metrics := scrape(t, admin.URL+"/metrics")
+	assert.Equal(t, 1.0, metrics[`powtcp_sessions_total{outcome="served"}`])
+	assert.Equal(t, 1.0, metrics[`powtcp_sessions_total{outcome="forged"}`])
+	assert.Equal(t, 1.0, metrics[`powtcp_connections_refused_total{reason="per_ip"}`])
+	assert.Equal(t, 1.0, metrics[`powtcp_quotes_served_total`])
+	assert.Equal(t, 1.0, metrics[`powtcp_replay_cache_entries`])
+	assert.Equal(t, 8.0, metrics[`powtcp_difficulty_bits`])
+	assert.Equal(t, 2.0, metrics[`powtcp_handshake_duration_seconds_count`])
+
+	assert.Equal(t, http.StatusOK, get(t, admin.URL+"/healthz"))
+	assert.Equal(t, http.StatusOK, get(t, admin.URL+"/readyz"))
+	assert.Equal(t, http.StatusNotFound, get(t, admin.URL+"/debug/pprof/"), "pprof is off unless enabled")
+	require.NoError(t, ts.Shutdown(context.Background()))
+	assert.Equal(t, http.StatusServiceUnavailable, get(t, admin.URL+"/readyz"), "not ready while shutting down")
+	assert.Equal(t, http.StatusOK, get(t, admin.URL+"/healthz"), "still alive")
+
+	withPprof := httptest.NewServer(AdminHandler(ts.Server, ts.reg, true))
+	defer withPprof.Close()
+	assert.Equal(t, http.StatusOK, get(t, withPprof.URL+"/debug/pprof/"))
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// scrape reads a Prometheus text exposition into name{labels} -> value.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(l, ' ')
+		v, err := strconv.ParseFloat(l[i+1:], 64)
+		require.NoError(t, err, l)
+		m[l[:i]] = v
+	}
+	require.NoError(t, sc.Err())
+	return m
+}
+
+// counterValue reads one metric from reg; labels is "" or `k="v"`.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, labels string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, lp := range m.GetLabel() {
+				ls = append(ls, lp.GetName()+`="`+lp.GetValue()+`"`)
+			}
+			if strings.Join(ls, ",") == labels {
+				if c := m.GetCounter(); c != nil {
+					return c.GetValue()
+				}
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("metric %s{%s} not found", name, labels)
+	return 0
+}
