@@ -50,7 +50,9 @@ type Server struct {
 	handshakes list.List             // sessions waiting for a solution, oldest first
 	clients    map[netip.Addr]*ipState
 	accepts    rate
-	loadBits   int // extra bits of the load, as last logged
+	loadBits   int       // extra bits of the load now
+	loggedBits int       // extra bits of the load, as last logged
+	loggedAt   time.Time // when they were logged
 	outcomes   map[string]int64
 }
 
@@ -323,11 +325,16 @@ func (s *Server) bitsLocked(st *ipState, now time.Time) int {
 	load := max(fillBits(s.handshakes.Len(), s.cfg.MaxConns), extraBits(s.accepts.at(now), calmAcceptRate))
 	load = min(load, s.cfg.MaxExtraBits)
 	if load != s.loadBits {
+		s.loadBits = load
+		s.metrics.difficulty.Set(float64(s.cfg.Difficulty + load))
+	}
+	// Log the change, at most once a second: at a threshold the load part
+	// can flip on every accept.
+	if load != s.loggedBits && now.Sub(s.loggedAt) >= time.Second {
+		s.loggedBits, s.loggedAt = load, now
 		s.log.Info("difficulty changed",
 			zap.Int("bits", s.cfg.Difficulty+load), zap.Int("base", s.cfg.Difficulty), zap.Int("load_extra", load),
 			zap.Int("handshakes", s.handshakes.Len()), zap.Float64("accept_rate", s.accepts.at(now)))
-		s.loadBits = load
-		s.metrics.difficulty.Set(float64(s.cfg.Difficulty + load))
 	}
 	return s.cfg.Difficulty + min(load+extraBits(st.rate.at(now), calmIPRate), s.cfg.MaxExtraBits)
 }
