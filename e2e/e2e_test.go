@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/quotes"
+)
+
+// TestClient runs the client binary against the server binary: honest
+// sessions get quotes, wrong solutions are refused with their code, and
+// the exit code tells which.
+func TestClient(t *testing.T) {
+	s := startServer(t)
+	known := map[string]bool{}
+	for _, q := range quotes.Default().All() {
+		known[q.String()] = true
+	}
+
+	tests := []struct {
+		name       string
+		give       []string // flags besides -addr and -timeout
+		wantCode   int
+		wantQuotes int
+		wantStderr string // "" for none
+	}{
+		{name: "honest", wantCode: 0, wantQuotes: 1},
+		{name: "several sessions at once", give: []string{"-n", "4", "-c", "2"}, wantCode: 0, wantQuotes: 4,
+			wantStderr: "client: 4 sessions: served=4"},
+		{name: "short work", give: []string{"-mode", "short-work"}, wantCode: 1, wantStderr: "bad-solution"},
+		{name: "forged MAC", give: []string{"-mode", "forged"}, wantCode: 1, wantStderr: "forged"},
+		{name: "bad usage", give: []string{"-mode", "lazy"}, wantCode: 2, wantStderr: `-mode "lazy"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runClient(t, append([]string{"-addr", s.addr, "-timeout", "30s"}, tt.give...)...)
+			assert.Equal(t, tt.wantCode, code, "exit code; stderr:\n%s", stderr)
+			lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+			if stdout == "" {
+				lines = nil
+			}
+			assert.Len(t, lines, tt.wantQuotes, "stdout:\n%s", stdout)
+			for _, l := range lines {
+				assert.True(t, known[l], "%q is not a quote of the collection", l)
+			}
+			if tt.wantStderr == "" {
+				assert.Empty(t, stderr)
+			} else {
+				assert.Contains(t, stderr, tt.wantStderr)
+			}
+		})
+	}
+
+	t.Run("json reports", func(t *testing.T) {
+		code, stdout, stderr := runClient(t, "-addr", s.addr, "-timeout", "30s", "-json", "-n", "2")
+		require.Equal(t, 0, code, "exit code; stderr:\n%s", stderr)
+		dec := json.NewDecoder(strings.NewReader(stdout))
+		for i := range 2 {
+			var rep struct {
+				Session int    `json:"session"`
+				Quote   string `json:"quote"`
+				Bits    int    `json:"bits"`
+				Error   string `json:"error"`
+			}
+			require.NoError(t, dec.Decode(&rep), "report %d of:\n%s", i, stdout)
+			assert.Empty(t, rep.Error)
+			assert.True(t, known[rep.Quote], "%q is not a quote of the collection", rep.Quote)
+			assert.Equal(t, difficulty, rep.Bits, "difficulty the server asked for")
+		}
+		assert.False(t, dec.More(), "more than 2 reports:\n%s", stdout)
+	})
+
+	assert.Equal(t, map[string]int{"served": 1 + 4 + 2, "bad-solution": 1, "forged": 1}, s.stop(t))
+}
+
+// TestBadAnswers speaks the protocol to the server binary: every answer but
+// the first solution of a challenge issued to this address is refused with
+// its code, and the server closes the connection.
+func TestBadAnswers(t *testing.T) {
+	s := startServer(t)
+	solution := func(stamp string) string { return "SOLUTION " + stamp + "\n" }
+
+	tests := []struct {
+		name string
+		// give returns what to send after reading ch on a connection from 127.0.0.1.
+		give func(t *testing.T, ch protocol.Challenge) string
+		want protocol.Code
+	}{
+		{
+			name: "not a solution line",
+			give: func(*testing.T, protocol.Challenge) string { return "hello\n" },
+			want: protocol.CodeMalformed,
+		},
+		{
+			name: "line of 2 KiB without newline",
+			give: func(*testing.T, protocol.Challenge) string { return strings.Repeat("a", 2048) },
+			want: protocol.CodeMalformed,
+		},
+		{
+			name: "stamp syntax",
+			give: func(*testing.T, protocol.Challenge) string { return solution("1:10:nonsense") },
+			want: protocol.CodeMalformed,
+		},
+		{
+			name: "other protocol version",
+			give: func(*testing.T, protocol.Challenge) string { return "POWTCP/2 SOLUTION x\n" },
+			want: protocol.CodeVersion,
+		},
+		{
+			name: "difficulty lowered by the client",
+			give: func(t *testing.T, ch protocol.Challenge) string {
+				p, err := hashcash.ParsePrefix(ch.Prefix)
+				require.NoError(t, err)
+				p.Bits = 1
+				return solution(solve(t, p.Prefix()))
+			},
+			want: protocol.CodeForged,
+		},
+		{
+			name: "other hash",
+			give: func(t *testing.T, ch protocol.Challenge) string {
+				p, err := hashcash.ParsePrefix(ch.Prefix)
+				require.NoError(t, err)
+				p.Ext = "" // SHA-1
+				return solution(solve(t, p.Prefix()))
+			},
+			want: protocol.CodeWrongAlg,
+		},
+		{
+			name: "challenge issued to another address",
+			give: func(t *testing.T, _ protocol.Challenge) string {
+				other := dial(t, s.addr, "127.0.0.2")
+				stamp := solve(t, other.challenge(t).Prefix)
+				other.Close() // the server counts it gone
+				return solution(stamp)
+			},
+			want: protocol.CodeWrongResource,
+		},
+		{
+			name: "replayed",
+			give: func(t *testing.T, _ protocol.Challenge) string {
+				first := dial(t, s.addr, "")
+				stamp := solve(t, first.challenge(t).Prefix)
+				_, err := first.answer(t, stamp)
+				require.NoError(t, err, "first redemption")
+				return solution(stamp)
+			},
+			want: protocol.CodeReplayed,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, s.addr, "")
+			ch := c.challenge(t)
+			c.send(t, []byte(tt.give(t, ch)))
+			_, err := c.r.ReadReply()
+			requireRefused(t, err, tt.want)
+			c.requireClosed(t)
+		})
+	}
+
+	assert.Equal(t, map[string]int{
+		"malformed": 3, "version": 1, "forged": 1, "wrong-alg": 1, "wrong-resource": 1, "replayed": 1,
+		"served": 1, // the replayed stamp's first redemption
+		"gone":   1, // the connection from 127.0.0.2
+	}, s.stop(t))
+}
+
+// TestExpiry: a client that does not answer within its solve window is
+// told too-slow, and a solution sent after the challenge's lifetime, here
+// on a new connection, is refused as expired.
+//
+// The server is another process, so its clock cannot be faked: the test
+// waits out the one-second TTL in real time.
+func TestExpiry(t *testing.T) {
+	const ttl = time.Second
+	s := startServer(t, "-challenge-ttl", ttl.String(), "-min-solve-window", "300ms")
+
+	c := dial(t, s.addr, "")
+	ch := c.challenge(t)
+	assert.LessOrEqual(t, ch.Window, ttl, "solve window")
+	stamp := solve(t, ch.Prefix)
+	_, err := c.r.ReadReply() // the server gives up after the window
+	requireRefused(t, err, protocol.CodeTooSlow)
+	c.requireClosed(t)
+
+	st, err := hashcash.Parse(stamp)
+	require.NoError(t, err)
+	issued, err := st.Time()
+	require.NoError(t, err)
+	// The date has whole seconds and the server checks now > issued + TTL.
+	expired := time.NewTimer(time.Until(issued.Add(ttl + 50*time.Millisecond)))
+	defer expired.Stop()
+	<-expired.C
+
+	c2 := dial(t, s.addr, "")
+	c2.challenge(t)
+	_, err = c2.answer(t, stamp)
+	requireRefused(t, err, protocol.CodeExpired)
+	c2.requireClosed(t)
+
+	assert.Equal(t, map[string]int{"too-slow": 1, "expired": 1}, s.stop(t))
+}
+
+// TestCaps: the per-address cap refuses a connection with ERROR busy before
+// any challenge, and at the connection cap the oldest unanswered
+// handshake is closed to admit a new one.
+func TestCaps(t *testing.T) {
+	s := startServer(t, "-max-conns", "3", "-max-conns-per-ip", "2")
+
+	a1 := dial(t, s.addr, "127.0.0.1")
+	a1.challenge(t)
+	a2 := dial(t, s.addr, "127.0.0.1")
+	ch2 := a2.challenge(t)
+
+	a3 := dial(t, s.addr, "127.0.0.1")
+	_, err := a3.r.ReadChallenge()
+	requireRefused(t, err, protocol.CodeBusy)
+	a3.requireClosed(t)
+
+	b1 := dial(t, s.addr, "127.0.0.2")
+	b1.challenge(t)
+	b2 := dial(t, s.addr, "127.0.0.2") // the fourth: a1, the oldest, makes room
+	b2.challenge(t)
+	a1.requireClosed(t)
+
+	q, err := a2.answer(t, solve(t, ch2.Prefix))
+	require.NoError(t, err, "a2 is still served")
+	assert.NotEmpty(t, q.Text)
+
+	for _, c := range []*conn{b1, b2} {
+		c.Close()
+	}
+	assert.Equal(t, map[string]int{"refused-per_ip": 1, "evicted": 1, "served": 1, "gone": 2}, s.stop(t))
+}
+
+// TestShutdownDuringHandshake: on SIGTERM the server stops accepting at
+// once but lets a client that holds a challenge answer it, then exits 0.
+func TestShutdownDuringHandshake(t *testing.T) {
+	s := startServer(t, "-min-solve-window", "30s")
+
+	c := dial(t, s.addr, "")
+	ch := c.challenge(t)
+
+	s.signal(t, syscall.SIGTERM)
+	e, err := s.logs.waitFor("shutting down", stopLimit)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, e["sessions_in_flight"])
+
+	_, err = net.DialTimeout("tcp", s.addr, connLimit)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED, "a new connection during shutdown")
+
+	q, err := c.answer(t, solve(t, ch.Prefix))
+	require.NoError(t, err, "the session in flight is served")
+	assert.NotEmpty(t, q.Text)
+	c.requireClosed(t)
+
+	require.Equal(t, 0, s.wait(t), "server exit code")
+	e, err = s.logs.find("stopped")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"served": float64(1)}, e["summary"])
+}

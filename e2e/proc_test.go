@@ -1,0 +1,354 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/protocol"
+)
+
+// Limits that keep a broken binary from hanging the test. They are far
+// above what a healthy run takes, even with -race on two cores.
+const (
+	processLimit = 2 * time.Minute  // a server's whole life; it is killed after
+	startLimit   = 30 * time.Second // from start to its address file
+	stopLimit    = 30 * time.Second // from SIGTERM to exit
+	clientLimit  = time.Minute      // one client run
+	connLimit    = 30 * time.Second // one connection of the test's own
+)
+
+// difficulty is the servers' base difficulty: a few milliseconds of solving.
+const difficulty = 10
+
+// serverProc is a running server binary.
+type serverProc struct {
+	cmd    *exec.Cmd
+	addr   string
+	logs   *logs
+	exited chan struct{} // closed when the process has exited
+	err    error         // cmd.Wait's result, once exited is closed
+}
+
+// startServer starts the server on 127.0.0.1:0 with JSON debug logs,
+// difficulty 10 and adaptive difficulty off, then extra flags (later flags
+// win), and waits until it listens. The server is killed at cleanup.
+func startServer(t *testing.T, extra ...string) *serverProc {
+	t.Helper()
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	args := append([]string{
+		"-addr", "127.0.0.1:0", "-addr-file", addrFile,
+		"-log-format", "json", "-log-level", "debug",
+		"-difficulty", fmt.Sprint(difficulty), "-max-extra-bits", "-1",
+		"-shutdown-timeout", "20s",
+	}, extra...)
+	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
+	cmd := exec.CommandContext(ctx, bins.server, args...)
+	cmd.Env = cleanEnv()
+	cmd.WaitDelay = 5 * time.Second
+	p := &serverProc{cmd: cmd, logs: newLogs(), exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		cancel()
+		require.NoError(t, err, "start server")
+	}
+	go func() {
+		p.err = cmd.Wait()
+		p.logs.close()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill() // an error only says it has exited already
+		<-p.exited
+		cancel()
+		if t.Failed() {
+			t.Logf("server %s log:\n%s", strings.Join(args, " "), p.logs)
+		}
+	})
+	p.addr = p.waitAddrFile(t, addrFile)
+	return p
+}
+
+// waitAddrFile polls for the address file, which the server writes
+// atomically once it listens.
+func (p *serverProc) waitAddrFile(t *testing.T, path string) string {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(startLimit)
+	defer deadline.Stop()
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			addr := strings.TrimSpace(string(b))
+			_, _, err := net.SplitHostPort(addr)
+			require.NoError(t, err, "address file holds %q", b)
+			return addr
+		}
+		require.ErrorIs(t, err, fs.ErrNotExist)
+		select {
+		case <-tick.C:
+		case <-p.exited:
+			require.FailNow(t, "server exited before listening", "%v", p.err)
+		case <-deadline.C:
+			require.FailNow(t, "server did not listen", "no %s after %v", path, startLimit)
+		}
+	}
+}
+
+// signal sends sig to the server.
+func (p *serverProc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(sig))
+}
+
+// wait waits for the server to exit and returns its exit code.
+func (p *serverProc) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(stopLimit):
+		require.FailNow(t, "server did not exit", "within %v", stopLimit)
+	}
+	var ee *exec.ExitError
+	if p.err != nil && !errors.As(p.err, &ee) {
+		require.NoError(t, p.err, "wait for server")
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// stop sends SIGTERM, requires exit code 0 and returns the summary that
+// the server logs last: connections by outcome.
+func (p *serverProc) stop(t *testing.T) map[string]int {
+	t.Helper()
+	p.signal(t, syscall.SIGTERM)
+	require.Equal(t, 0, p.wait(t), "server exit code")
+	e, err := p.logs.find("stopped")
+	require.NoError(t, err)
+	raw, ok := e["summary"].(map[string]any)
+	require.True(t, ok, "summary in %v", e)
+	sum := map[string]int{}
+	for k, v := range raw {
+		f, ok := v.(float64)
+		require.True(t, ok, "summary[%q] = %v", k, v)
+		sum[k] = int(f)
+	}
+	return sum
+}
+
+// cleanEnv is the test's environment without the server's and the
+// client's settings, so that a developer's shell cannot change the test.
+// Binaries built with -race would sleep a second at exit; the test makes
+// that 50ms unless GORACE says otherwise.
+func cleanEnv() []string {
+	env := []string{"GORACE=atexit_sleep_ms=50"}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "POW"), strings.HasPrefix(k, "LOG_"),
+			k == "HOST", k == "PORT", k == "QUOTES_FILE", k == "PPROF_ENABLED":
+			continue
+		case k == "GORACE":
+			env = env[1:]
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// runClient runs the client binary and returns its exit code and output.
+func runClient(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), clientLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.client, args...)
+	cmd.Env = cleanEnv()
+	cmd.WaitDelay = 5 * time.Second
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	require.NoError(t, ctx.Err(), "client %q did not finish; stderr:\n%s", args, errOut.String())
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		require.NoError(t, err, "run client")
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+}
+
+// logs collects a process's output, JSON log lines, and lets a test wait
+// for a message. It is the process's stdout and stderr.
+type logs struct {
+	mu      sync.Mutex
+	partial []byte
+	text    bytes.Buffer
+	entries []map[string]any
+	changed chan struct{} // closed and replaced at every new line and at close
+	closed  bool
+}
+
+func newLogs() *logs { return &logs{changed: make(chan struct{})} }
+
+func (l *logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.text.Write(p)
+	l.partial = append(l.partial, p...)
+	lines := false
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		var e map[string]any
+		if json.Unmarshal(l.partial[:i], &e) == nil {
+			l.entries = append(l.entries, e)
+		}
+		l.partial = append(l.partial[:0], l.partial[i+1:]...)
+		lines = true
+	}
+	if lines {
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+	return len(p), nil
+}
+
+// close says the process has exited: nothing more will be logged.
+func (l *logs) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// find returns the first entry with message msg logged so far.
+func (l *logs) find(msg string) (map[string]any, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.entries {
+		if e["msg"] == msg {
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("no %q in the log", msg)
+}
+
+// waitFor waits until an entry with message msg is logged and returns it.
+func (l *logs) waitFor(msg string, limit time.Duration) (map[string]any, error) {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		e, err := l.find(msg)
+		if err == nil {
+			return e, nil
+		}
+		l.mu.Lock()
+		closed, changed := l.closed, l.changed
+		l.mu.Unlock()
+		if closed {
+			return nil, fmt.Errorf("process exited without logging %q", msg)
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return nil, fmt.Errorf("no %q logged within %v", msg, limit)
+		}
+	}
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.String()
+}
+
+// conn is a protocol connection of the test's own.
+type conn struct {
+	net.Conn
+	r *protocol.Reader
+}
+
+// dial connects to addr from 127.0.0.1, or from localIP when set (Linux
+// routes all of 127.0.0.0/8 to the loopback interface). The connection
+// closes at cleanup.
+func dial(t *testing.T, addr, localIP string) *conn {
+	t.Helper()
+	d := net.Dialer{Timeout: connLimit}
+	if localIP != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(localIP)}
+	}
+	c, err := d.Dial("tcp", addr)
+	require.NoError(t, err, "dial %s", addr)
+	t.Cleanup(func() { c.Close() })
+	require.NoError(t, c.SetDeadline(time.Now().Add(connLimit)))
+	return &conn{Conn: c, r: protocol.NewReader(c)}
+}
+
+// challenge reads the server's first line, which must be a challenge.
+func (c *conn) challenge(t *testing.T) protocol.Challenge {
+	t.Helper()
+	ch, err := c.r.ReadChallenge()
+	require.NoError(t, err, "read challenge")
+	return ch
+}
+
+// send writes raw bytes.
+func (c *conn) send(t *testing.T, b []byte) {
+	t.Helper()
+	_, err := c.Write(b)
+	require.NoError(t, err, "send %.40q", b)
+}
+
+// answer sends stamp as the solution and returns the server's reply.
+func (c *conn) answer(t *testing.T, stamp string) (protocol.Quote, error) {
+	t.Helper()
+	require.NoError(t, protocol.Write(c, protocol.Solution{Stamp: stamp}), "send solution")
+	return c.r.ReadReply()
+}
+
+// requireRefused checks that err is the server's ERROR line with code want.
+func requireRefused(t *testing.T, err error, want protocol.Code) {
+	t.Helper()
+	var perr *protocol.Error
+	require.ErrorAs(t, err, &perr)
+	assert.Equal(t, want, perr.Code, "reason: %s", perr.Reason)
+}
+
+// requireClosed checks that the server has closed the connection: a read
+// finds its end (or a reset, when the server closed with our bytes unread).
+func (c *conn) requireClosed(t *testing.T) {
+	t.Helper()
+	l, err := c.r.ReadLine()
+	require.Error(t, err, "server sent %q after its reply", l)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		require.ErrorIs(t, err, io.EOF)
+	}
+}
+
+// solve solves a challenge honestly.
+func solve(t *testing.T, prefix string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), connLimit)
+	defer cancel()
+	res, err := hashcash.Solve(ctx, prefix, hashcash.SolveOptions{})
+	require.NoError(t, err, "solve %s", prefix)
+	return res.Stamp
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/protocol"
+)
+
+// modes in the order the summary lists them.
+var modes = []powclient.Mode{powclient.Honest, powclient.ShortWork, powclient.Forged}
+
+// modeStats is what the clients of one mode saw.
+type modeStats struct {
+	Sessions int
+	Served   int
+	Refused  map[string]int // by reason: the server's error code, or what failed on the client's side
+}
+
+// summary is a demo run as both sides saw it.
+type summary struct {
+	Clients, Concurrent, Difficulty, SourceAddrs int
+
+	Client map[string]modeStats // by mode name
+	Server map[string]int64     // connections by outcome, from powserver.Server.Summary
+
+	Elapsed          time.Duration // first dial to last reply
+	Solves           int           // sessions that solved their challenge
+	SolveTime        time.Duration // summed over those
+	Attempts         uint64        // hashes, summed over those
+	MinBits, MaxBits int           // difficulty the server asked for
+}
+
+func summarize(cfg config, addrs int, outcomes []outcome, server map[string]int64, elapsed time.Duration) *summary {
+	s := &summary{
+		Clients: cfg.Clients, Concurrent: cfg.C, Difficulty: cfg.Difficulty, SourceAddrs: addrs,
+		Client: map[string]modeStats{}, Server: server, Elapsed: elapsed,
+	}
+	for _, m := range modes {
+		s.Client[modeName(m)] = modeStats{Refused: map[string]int{}}
+	}
+	for _, o := range outcomes {
+		st := s.Client[modeName(o.mode)]
+		st.Sessions++
+		if o.err == nil {
+			st.Served++
+		} else {
+			st.Refused[reason(o.err)]++
+		}
+		s.Client[modeName(o.mode)] = st
+		if o.res.Solve.Stamp != "" {
+			if s.Solves == 0 || o.res.Bits < s.MinBits {
+				s.MinBits = o.res.Bits
+			}
+			s.MaxBits = max(s.MaxBits, o.res.Bits)
+			s.Solves++
+			s.SolveTime += o.res.Solve.Elapsed
+			s.Attempts += o.res.Solve.Attempts
+		}
+	}
+	return s
+}
+
+// reason names why a session failed.
+func reason(err error) string {
+	var perr *protocol.Error
+	switch {
+	case errors.As(err, &perr):
+		return string(perr.Code)
+	case errors.Is(err, powclient.ErrWindow):
+		return "solve-window"
+	case errors.Is(err, powclient.ErrNoChallenge):
+		return "no-challenge"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "error"
+}
+
+// err reports what the demo must not see: an honest client refused, or a
+// wrong solution served.
+func (s *summary) err() error {
+	var errs []error
+	if h := s.Client[modeName(powclient.Honest)]; h.Served < h.Sessions {
+		errs = append(errs, fmt.Errorf("%d of %d honest clients were refused", h.Sessions-h.Served, h.Sessions))
+	}
+	for _, m := range modes[1:] {
+		if w := s.Client[modeName(m)]; w.Served > 0 {
+			errs = append(errs, fmt.Errorf("%d of %d %s clients were served", w.Served, w.Sessions, modeName(m)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// print writes the summary as tables.
+func (s *summary) print(w io.Writer) {
+	honest := s.Client[modeName(powclient.Honest)].Sessions
+	fmt.Fprintf(w, "powtcp demo: %d clients (%d honest, %d wrong), %d at a time, from %d source address(es), difficulty %d\n\n",
+		s.Clients, honest, s.Clients-honest, s.Concurrent, s.SourceAddrs, s.Difficulty)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tSESSIONS\tSERVED\tREFUSED\tREASONS")
+	for _, m := range modes {
+		st := s.Client[modeName(m)]
+		var reasons []string
+		for _, r := range slices.Sorted(maps.Keys(st.Refused)) {
+			reasons = append(reasons, fmt.Sprintf("%s=%d", r, st.Refused[r]))
+		}
+		if len(reasons) == 0 {
+			reasons = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", modeName(m), st.Sessions, st.Served, st.Sessions-st.Served, strings.Join(reasons, " "))
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "SERVER OUTCOME\tCONNECTIONS")
+	for _, k := range slices.Sorted(maps.Keys(s.Server)) {
+		fmt.Fprintf(tw, "%s\t%d\n", k, s.Server[k])
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\ntotal time       %v\n", s.Elapsed.Round(time.Millisecond))
+	if s.Solves > 0 {
+		mean := s.SolveTime / time.Duration(s.Solves)
+		rate := 0.0
+		if s.SolveTime > 0 {
+			rate = float64(s.Attempts) / s.SolveTime.Seconds()
+		}
+		fmt.Fprintf(w, "mean solve time  %v over %d solves (%.0f hashes each, %.2f MH/s per client)\n",
+			mean.Round(10*time.Microsecond), s.Solves, float64(s.Attempts)/float64(s.Solves), rate/1e6)
+		fmt.Fprintf(w, "bits asked       %d..%d (base %d; adaptive difficulty adds bits under load)\n", s.MinBits, s.MaxBits, s.Difficulty)
+	}
+}
