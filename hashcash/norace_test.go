@@ -1,0 +1,5 @@
+//go:build !race
+
+package hashcash
+
+const raceEnabled = false
