@@ -233,3 +233,39 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, labels string) f
 	t.Fatalf("metric %s{%s} not found", name, labels)
 	return 0
 }
+
+// A full table raises the difficulty only for the addresses holding several
+// connections, not for a client with one.
+func TestFillBitsChargedToHolders(t *testing.T) {
+	ts := start(t, Config{Difficulty: 2, MaxExtraBits: 6, MaxConns: 16, MaxConnsPerIP: 16})
+	bits := func(p *peer) int {
+		st, err := hashcash.ParsePrefix(p.challenge().Prefix)
+		require.NoError(t, err)
+		return st.Bits
+	}
+	for range 8 {
+		bits(dialFrom(t, ts.addr, "127.0.0.3"))
+	}
+	assert.Equal(t, 5, bits(dialFrom(t, ts.addr, "127.0.0.3")), "9 of 16 held: +3 for the holder")
+	assert.Equal(t, 2, bits(dialFrom(t, ts.addr, "127.0.0.4")), "a client with one connection pays the base")
+}
+
+// When full, a handshake of an address holding several goes before an
+// older one of an address holding one.
+func TestCapEvictsHeavyHolderFirst(t *testing.T) {
+	ts := start(t, Config{MaxConns: 3, MaxConnsPerIP: 3})
+	honest := dialFrom(t, ts.addr, "127.0.0.2")
+	c := honest.challenge()
+	attacker1 := dialFrom(t, ts.addr, "127.0.0.3")
+	attacker1.challenge()
+	attacker2 := dialFrom(t, ts.addr, "127.0.0.3")
+	attacker2.challenge()
+	newcomer := dialFrom(t, ts.addr, "127.0.0.4")
+	newcomer.challenge()
+
+	_, err := attacker1.r.ReadLine()
+	assert.Error(t, err, "the heavy holder's oldest handshake is closed")
+	honest.send("SOLUTION " + solve(t, c.Prefix) + "\n")
+	_, err = honest.reply()
+	require.NoError(t, err, "the older single handshake survives")
+}

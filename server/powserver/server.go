@@ -243,11 +243,11 @@ func (s *Server) admit(conn net.Conn, now time.Time) (*session, int, *refusal) {
 		return nil, 0, &refusal{"per_ip", fmt.Sprintf("more than %d connections from %s", s.cfg.MaxConnsPerIP, client)}
 	}
 	if len(s.sessions) >= s.cfg.MaxConns {
-		oldest := s.handshakes.Front()
-		if oldest == nil {
+		victim := s.victimLocked()
+		if victim == nil {
 			return nil, 0, &refusal{"cap", "server at capacity"}
 		}
-		s.evictLocked(oldest.Value.(*session))
+		s.evictLocked(victim)
 	}
 	sess := &session{conn: conn, client: client, accepted: now}
 	s.sessions[sess] = struct{}{}
@@ -255,6 +255,28 @@ func (s *Server) admit(conn net.Conn, now time.Time) (*session, int, *refusal) {
 	st.conns++
 	s.metrics.handshakes.Set(float64(s.handshakes.Len()))
 	return sess, s.bitsLocked(st, now), nil
+}
+
+// evictScan bounds how far victimLocked looks for a heavy holder.
+const evictScan = 64
+
+// victimLocked picks the handshake to close when the server is full: the
+// oldest one whose address holds several connections, among the oldest
+// evictScan, or else the oldest of all. Attackers holding idle sockets hold
+// many per address; an honest client solving its challenge holds one, so
+// re-dialling attackers evict each other rather than honest solvers.
+func (s *Server) victimLocked() *session {
+	i := 0
+	for e := s.handshakes.Front(); e != nil && i < evictScan; e, i = e.Next(), i+1 {
+		sess := e.Value.(*session)
+		if st := s.clients[sess.client]; st != nil && st.conns > 1 {
+			return sess
+		}
+	}
+	if e := s.handshakes.Front(); e != nil {
+		return e.Value.(*session)
+	}
+	return nil
 }
 
 // evictLocked closes a waiting session to make room; its goroutine sees
@@ -315,15 +337,18 @@ func (s *Server) pruneClients(now time.Time) {
 	}
 }
 
-// bitsLocked is the difficulty for a client now: the base, plus bits for the
-// server's load (table fill or accept rate, whichever is higher), plus bits
-// for the client's own connection rate, capped at MaxExtraBits.
+// bitsLocked is the difficulty for a client now: the base, plus bits for
+// the server's accept rate (everyone pays), plus bits for the client's own
+// connection rate and, when it holds several connections at once, for how
+// full the connection table is; all extra bits capped at MaxExtraBits.
+// Held sockets are charged to the addresses that hold them, not to every
+// client: idle sockets cost the server memory, which eviction bounds, not
+// CPU, and making honest clients solve harder would not free any.
 func (s *Server) bitsLocked(st *ipState, now time.Time) int {
 	if s.cfg.MaxExtraBits < 0 {
 		return s.cfg.Difficulty
 	}
-	load := max(fillBits(s.handshakes.Len(), s.cfg.MaxConns), extraBits(s.accepts.at(now), calmAcceptRate))
-	load = min(load, s.cfg.MaxExtraBits)
+	load := min(extraBits(s.accepts.at(now), calmAcceptRate), s.cfg.MaxExtraBits)
 	if load != s.loadBits {
 		s.loadBits = load
 		s.metrics.difficulty.Set(float64(s.cfg.Difficulty + load))
@@ -336,7 +361,11 @@ func (s *Server) bitsLocked(st *ipState, now time.Time) int {
 			zap.Int("bits", s.cfg.Difficulty+load), zap.Int("base", s.cfg.Difficulty), zap.Int("load_extra", load),
 			zap.Int("handshakes", s.handshakes.Len()), zap.Float64("accept_rate", s.accepts.at(now)))
 	}
-	return s.cfg.Difficulty + min(load+extraBits(st.rate.at(now), calmIPRate), s.cfg.MaxExtraBits)
+	client := extraBits(st.rate.at(now), calmIPRate)
+	if st.conns > 1 {
+		client += fillBits(s.handshakes.Len(), s.cfg.MaxConns)
+	}
+	return s.cfg.Difficulty + min(load+client, s.cfg.MaxExtraBits)
 }
 
 // resource binds a stamp to the client address and this service, without
