@@ -257,6 +257,10 @@ func NewReader(r io.Reader) *Reader {
 	return &Reader{br: bufio.NewReaderSize(r, MaxLineLen)}
 }
 
+// Reset makes r read from rd, discarding what it buffered, so that a
+// server can reuse Readers (and their buffers) across connections.
+func (r *Reader) Reset(rd io.Reader) { r.br.Reset(rd) }
+
 // ReadLine returns the next line without its "\n" or "\r\n". A line
 // longer than MaxLineLen fails with ErrLineTooLong; the connection should
 // then be closed, since the rest of the line is unread. An EOF before any

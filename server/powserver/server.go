@@ -41,6 +41,7 @@ type Server struct {
 	quotes  *quotes.Collection
 	metrics *Metrics
 
+	readers  sync.Pool // of *protocol.Reader
 	shutdown atomic.Bool
 	wg       sync.WaitGroup // Serve loops and sessions
 
@@ -102,6 +103,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		clients:   map[netip.Addr]*ipState{},
 		outcomes:  map[string]int64{},
 	}
+	s.readers.New = func() any { return protocol.NewReader(nil) }
 	if s.quotes == nil {
 		s.quotes = quotes.Default()
 	}
@@ -409,7 +411,7 @@ func (s *Server) exchange(sess *session, bits int) (outcome, detail string) {
 		return s.gone(sess), err.Error()
 	}
 	conn.SetReadDeadline(time.Now().Add(window))
-	sol, err := protocol.NewReader(conn).ReadSolution()
+	sol, err := s.readSolution(conn)
 	s.answered(sess)
 	if err != nil {
 		code, ok := readErrorCode(err)
@@ -456,6 +458,22 @@ func (s *Server) Summary() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.outcomes)
+}
+
+// readSolution waits for input, then reads the solution line with a
+// pooled Reader: a connection that holds its handshake open and silent
+// costs no read buffer.
+func (s *Server) readSolution(conn net.Conn) (protocol.Solution, error) {
+	if err := waitReadable(conn); err != nil {
+		return protocol.Solution{}, fmt.Errorf("read solution: %w", err)
+	}
+	r := s.readers.Get().(*protocol.Reader)
+	r.Reset(conn)
+	defer func() {
+		r.Reset(nil)
+		s.readers.Put(r)
+	}()
+	return r.ReadSolution()
 }
 
 // gone names why a session ended without a reply: evicted, or the client left.
