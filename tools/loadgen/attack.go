@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/powtcp/powtcp/protocol"
+)
+
+// AttackStats are one scenario's figures. Replies counts the server's
+// answers by kind of attack and reply: an ERROR code, "quote", "closed"
+// (the server hung up without a line), "timeout" and so on.
+type AttackStats struct {
+	Conns       int64                       `json:"conns"`
+	DialErrors  int64                       `json:"dial_errors"`
+	ConnsPerSec float64                     `json:"conns_per_sec"`
+	HeldPeak    int64                       `json:"held_peak,omitempty"`    // slowloris: sockets holding a challenge
+	HeldAtRamp  int64                       `json:"held_at_ramp,omitempty"` // slowloris: when the honest phase started
+	Replies     map[string]map[string]int64 `json:"replies"`                // kind -> reply -> count
+	Accepted    map[string]int64            `json:"accepted,omitempty"`     // kind -> wrong answers that got a QUOTE
+	Unexpected  map[string]int64            `json:"unexpected,omitempty"`   // kind -> replies other than the expected refusal
+	Legit       int64                       `json:"legit_quotes,omitempty"` // wrongwork: quotes for the seeds it solved honestly
+	Notes       []string                    `json:"notes,omitempty"`
+}
+
+// attack is a running scenario.
+type attack struct {
+	name    string
+	addr    string
+	started time.Time
+	stopped time.Time
+
+	conns      atomic.Int64
+	dialErrors atomic.Int64
+	held       atomic.Int64
+	heldPeak   atomic.Int64
+	legit      atomic.Int64
+	replies    counts // "kind\treply"
+	expect     map[string][]string
+
+	mu    sync.Mutex
+	notes []string
+}
+
+func newAttack(name, addr string) *attack {
+	return &attack{name: name, addr: addr, started: time.Now(), expect: map[string][]string{}}
+}
+
+func (a *attack) note(s string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !slices.Contains(a.notes, s) {
+		a.notes = append(a.notes, s)
+	}
+}
+
+func (a *attack) reply(kind, reply string) { a.replies.inc(kind + "\t" + reply) }
+
+// dial opens a connection from ip and counts it.
+func (a *attack) dial(ctx context.Context, ip netip.Addr) (net.Conn, error) {
+	c, err := dial(ctx, ip, a.addr)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.dialErrors.Add(1)
+			if errors.Is(err, syscall.EADDRNOTAVAIL) {
+				a.note("dial: out of source ports (EADDRNOTAVAIL)")
+			}
+		}
+		return nil, err
+	}
+	a.conns.Add(1)
+	return c, nil
+}
+
+func (a *attack) stats() AttackStats {
+	end := a.stopped
+	if end.IsZero() {
+		end = time.Now()
+	}
+	st := AttackStats{
+		Conns: a.conns.Load(), DialErrors: a.dialErrors.Load(), HeldPeak: a.heldPeak.Load(),
+		Legit: a.legit.Load(), Replies: map[string]map[string]int64{},
+	}
+	if d := end.Sub(a.started).Seconds(); d > 0 {
+		st.ConnsPerSec = float64(st.Conns) / d
+	}
+	for k, n := range a.replies.snapshot() {
+		kind, reply, _ := strings.Cut(k, "\t")
+		if st.Replies[kind] == nil {
+			st.Replies[kind] = map[string]int64{}
+		}
+		st.Replies[kind][reply] += n
+		switch {
+		case reply == "quote":
+			if st.Accepted == nil {
+				st.Accepted = map[string]int64{}
+			}
+			st.Accepted[kind] += n
+		case a.expect[kind] != nil && !slices.Contains(a.expect[kind], reply) && !benign(reply):
+			if st.Unexpected == nil {
+				st.Unexpected = map[string]int64{}
+			}
+			st.Unexpected[kind] += n
+		}
+	}
+	a.mu.Lock()
+	st.Notes = slices.Clone(a.notes)
+	a.mu.Unlock()
+	return st
+}
+
+// benign replies say the server dropped or refused the connection for its
+// own reasons (capacity, the solve window, shutdown), not that it misread
+// what was sent.
+func benign(reply string) bool {
+	switch reply {
+	case "closed", "busy", "too-slow", "timeout", "open-closed", "open-busy", "open-timeout":
+		return true
+	}
+	return false
+}
+
+// pause waits d or until ctx is done; it reports whether ctx is still live.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// jitter returns d scaled by a random factor in [0.5, 1.5).
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d)
+}
+
+// open dials from ip and reads the server's first line. It returns the
+// connection when that line is a challenge, and counts kind's reply as
+// "open-<what>" otherwise.
+func (a *attack) open(ctx context.Context, ip netip.Addr, kind string) (*lineConn, string, bool) {
+	c, err := a.dial(ctx, ip)
+	if err != nil {
+		return nil, "", false
+	}
+	lc := newLineConn(c)
+	l, err := lc.readLine(30 * time.Second)
+	if err == nil {
+		if ch, err := protocol.ParseChallenge(l); err == nil {
+			return lc, ch.Prefix, true
+		}
+	}
+	if ctx.Err() == nil {
+		a.reply(kind, "open-"+classifyLine(l, err))
+	}
+	c.Close()
+	return nil, "", false
+}
+
+// ---- slowloris ----
+
+// slowloris holds n sockets, perIP per source address, never answering,
+// and dials again whenever the server drops one.
+func slowloris(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, n, perIP int) {
+	a.expect["held"] = []string{"too-slow"}
+	dials := make(chan struct{}, 256) // dials in flight, so that the ramp does not overflow the backlog
+	for i := range n {
+		ip := ips[i/perIP]
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				dials <- struct{}{}
+				lc, _, ok := a.open(ctx, ip, "open")
+				<-dials
+				if !ok {
+					pause(ctx, jitter(100*time.Millisecond))
+					continue
+				}
+				stop := closeOnDone(ctx, lc)
+				h := a.held.Add(1)
+				for p := a.heldPeak.Load(); h > p && !a.heldPeak.CompareAndSwap(p, h); p = a.heldPeak.Load() {
+				}
+				l, err := lc.readLine(24 * time.Hour) // until the server gives up on us
+				a.held.Add(-1)
+				if ctx.Err() == nil {
+					a.reply("held", classifyLine(l, err))
+				}
+				lc.Close()
+				stop()
+			}
+		})
+	}
+}
+
+// ---- garbage ----
+
+// kindSpec is a kind of attack and the replies it must get.
+type kindSpec struct {
+	name   string
+	expect []string
+}
+
+// garbageKinds and the reply each must get.
+var garbageKinds = []kindSpec{
+	{"random", []string{"malformed", "version"}},
+	{"endless", []string{"malformed"}},
+	{"oversized", []string{"malformed"}},
+	{"split-forged", []string{"forged"}},
+	{"split-short", []string{"bad-solution", "forged"}},
+	{"bad-utf8", []string{"malformed"}},
+	{"version", []string{"version"}},
+}
+
+// garbage runs workers that send what is not a solution: random bytes,
+// endless and oversized lines, control characters, another version, and
+// syntactically valid wrong solutions split into 1-byte writes.
+func garbage(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, workers int) {
+	for _, k := range garbageKinds {
+		a.expect[k.name] = k.expect
+	}
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; ctx.Err() == nil; i++ {
+				kind := garbageKinds[i%len(garbageKinds)].name
+				lc, prefix, ok := a.open(ctx, ips[i%len(ips)], kind)
+				if !ok {
+					pause(ctx, jitter(20*time.Millisecond))
+					continue
+				}
+				stop := closeOnDone(ctx, lc)
+				reply := sendGarbage(lc, kind, prefix)
+				if ctx.Err() == nil {
+					a.reply(kind, reply)
+				}
+				lc.Close()
+				stop()
+			}
+		})
+	}
+}
+
+func sendGarbage(lc *lineConn, kind, prefix string) string {
+	const wt = 10 * time.Second
+	var err error
+	switch kind {
+	case "random":
+		// Ends in a newline, so that the server answers at once; lines
+		// that never end are "endless".
+		b := make([]byte, 1+rand.N(2048))
+		for i := range b {
+			b[i] = byte(rand.Uint32())
+		}
+		b[len(b)-1] = '\n'
+		lc.SetWriteDeadline(time.Now().Add(wt))
+		_, err = lc.Write(b)
+	case "endless":
+		chunk := []byte(strings.Repeat("A", 4096))
+		lc.SetWriteDeadline(time.Now().Add(wt))
+		for range 16 { // 64 KiB without a newline, or until the server hangs up
+			if _, err = lc.Write(chunk); err != nil {
+				break
+			}
+		}
+	case "oversized":
+		err = lc.writeLine("SOLUTION "+strings.Repeat("A", 2000), wt)
+	case "bad-utf8":
+		err = lc.writeLine("SOLUTION \xff\xfe\x01\x02\x7f", wt)
+	case "version":
+		err = lc.writeLine("POWTCP/9 SOLUTION 1:0:000101:x:sha256:A:A", wt)
+	case "split-forged", "split-short":
+		stamp, ok := "", false
+		if kind == "split-short" {
+			stamp, ok = craft("short", prefix)
+		}
+		if !ok {
+			stamp, _ = craft("forged-mac", prefix)
+		}
+		line := "SOLUTION " + stamp + "\n"
+		lc.SetWriteDeadline(time.Now().Add(wt))
+		for i := 0; i < len(line) && err == nil; i++ {
+			_, err = lc.Write([]byte{line[i]})
+		}
+	}
+	// The server may hang up before reading everything; its reply is
+	// still in our receive buffer.
+	l, rerr := lc.readLine(wt)
+	if rerr == nil || err == nil {
+		return classifyLine(l, rerr)
+	}
+	return classifyErr(err)
+}
+
+// ---- storm ----
+
+var stormKinds = []string{"close", "reset", "read-close"}
+
+// storm opens connections and closes them at once, with a FIN or a RST, or
+// after reading the challenge, as fast as it can.
+func storm(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, workers int) {
+	a.expect["read-close"] = []string{"challenge"}
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; ctx.Err() == nil; i++ {
+				kind := stormKinds[i%len(stormKinds)]
+				c, err := a.dial(ctx, ips[i%len(ips)])
+				if err != nil {
+					pause(ctx, jitter(20*time.Millisecond))
+					continue
+				}
+				switch kind {
+				case "reset":
+					c.(*net.TCPConn).SetLinger(0)
+				case "read-close":
+					lc := newLineConn(c)
+					l, err := lc.readLine(10 * time.Second)
+					if ctx.Err() == nil {
+						a.reply(kind, classifyLine(l, err))
+					}
+				}
+				c.Close()
+				if kind != "read-close" {
+					a.reply(kind, "sent")
+				}
+			}
+		})
+	}
+}

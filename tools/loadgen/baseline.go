@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/protocol"
+)
+
+// baselineEnv makes the load generator's own binary a bare TCP server
+// ("oneline" or "exchange") listening on 127.0.0.1:0; its first argument is
+// the file to write the address to. So the baseline is a process of its
+// own, measured through /proc like the server.
+const baselineEnv = "POWTCP_LOADGEN_BASELINE"
+
+// Baseline kinds.
+const (
+	// bareOneLine accepts, writes one line and closes.
+	bareOneLine = "oneline"
+	// bareExchange accepts, writes a line, reads a line, writes a line and
+	// closes: the protocol's round trip without its logic.
+	bareExchange = "exchange"
+	// powtcp is the server under test at difficulty 0.
+	targetPowtcp = "powtcp"
+)
+
+// Lines of the bare servers, as long as the server's typical ones.
+var (
+	bareChallenge = "POWTCP/1 CHALLENGE 1:0:261125233616:127.1.0.1@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5: 2000\n"
+	bareQuote     = "QUOTE Well done is better than well said. — Benjamin Franklin\n"
+)
+
+// baselineMain runs a bare server until SIGTERM; it returns the exit code.
+func baselineMain(kind string) int {
+	if (kind != bareOneLine && kind != bareExchange) || len(os.Args) != 2 {
+		fmt.Fprintf(os.Stderr, "loadgen baseline: want %s=oneline|exchange and an address file argument\n", baselineEnv)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "loadgen baseline: %v\n", err)
+		return 1
+	}
+	tmp := os.Args[1] + ".tmp"
+	if err := os.WriteFile(tmp, []byte(ln.Addr().String()+"\n"), 0o644); err != nil || os.Rename(tmp, os.Args[1]) != nil {
+		fmt.Fprintf(os.Stderr, "loadgen baseline: write address: %v\n", err)
+		return 1
+	}
+	serveBare(ctx, ln, kind)
+	return 0
+}
+
+// serveBare is the bare TCP server: one goroutine per connection, like the
+// server under test, and nothing else.
+func serveBare(ctx context.Context, ln net.Listener, kind string) {
+	context.AfterFunc(ctx, func() { ln.Close() })
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // EMFILE and the like
+			continue
+		}
+		wg.Go(func() {
+			defer c.Close()
+			if kind == bareOneLine {
+				io.WriteString(c, bareQuote)
+				return
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, bareChallenge)
+			if _, err := protocol.NewReader(c).ReadLine(); err == nil {
+				io.WriteString(c, bareQuote)
+			}
+		})
+	}
+}
+
+// BaselineRound is one measurement of one target.
+type BaselineRound struct {
+	Sessions       int     `json:"sessions"`
+	Failed         int     `json:"failed"`
+	ServerCPU      float64 `json:"server_cpu_s"`
+	CPUPerSession  float64 `json:"cpu_per_session_us"`
+	SessionsPerSec float64 `json:"sessions_per_sec"`
+	LoadgenCPU     float64 `json:"loadgen_cpu_s"`
+}
+
+// BaselineTarget is one target over all rounds.
+type BaselineTarget struct {
+	Name   string          `json:"name"`
+	PID    int             `json:"pid"`
+	Rounds []BaselineRound `json:"rounds"`
+	// Medians over rounds, and the spread (max-min)/median of CPU per session.
+	CPUPerSession  float64 `json:"cpu_per_session_us"`
+	Spread         float64 `json:"spread"`
+	SessionsPerSec float64 `json:"sessions_per_sec"`
+}
+
+// BaselineReport compares the server at difficulty 0 with the bare servers.
+type BaselineReport struct {
+	Sessions    int              `json:"sessions_per_round"`
+	Concurrency int              `json:"concurrency"`
+	Rate        float64          `json:"rate,omitempty"` // paced sessions per second
+	Targets     []BaselineTarget `json:"targets"`
+	// Ratios of CPU per session, per round (server/oneline), and their median and spread.
+	Ratios         []float64 `json:"ratios_vs_oneline"`
+	Ratio          float64   `json:"ratio_vs_oneline"`
+	RatioSpread    float64   `json:"ratio_spread"`
+	RatioExchange  float64   `json:"ratio_vs_exchange"`
+	ExpectedSolveS float64   `json:"expected_solve_s_at_default"` // 2^20 / hash rate
+	Asymmetry      float64   `json:"asymmetry_d0_cost"`           // ExpectedSolveS / server CPU per session at difficulty 0
+}
+
+// runBaseline measures CPU per session of the bare servers and of the
+// server at difficulty 0 with the same client loop, in interleaved rounds.
+func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate float64) (*BaselineReport, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "loadgen-baseline-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	names := []string{bareOneLine, bareExchange, targetPowtcp}
+	children := map[string]*child{}
+	defer func() {
+		for _, c := range children {
+			c.stop(10 * time.Second)
+		}
+	}()
+	for _, k := range names[:2] {
+		f := filepath.Join(dir, k)
+		c, err := startChild(ctx, log, "baseline-"+k, []string{exe, f}, []string{baselineEnv + "=" + k}, f, cfg.ServerCPUs, nil)
+		if err != nil {
+			return nil, err
+		}
+		children[k] = c
+	}
+	srv, err := spawnServer(ctx, log, cfg, []string{"-difficulty", "0", "-max-extra-bits", "-1"})
+	if err != nil {
+		return nil, err
+	}
+	children[targetPowtcp] = srv
+
+	rep := &BaselineReport{Sessions: cfg.BaselineN, Concurrency: cfg.BaselineC, Rate: cfg.BaselineRate}
+	ips := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
+	// Warm every target up unmeasured: first connections grow heaps and
+	// stacks and fault pages in, which is not the cost of a session.
+	warm := cfg
+	warm.BaselineN, warm.BaselineRate = min(cfg.BaselineN, 2000), 0
+	for _, k := range names {
+		if _, err := measureBaseline(ctx, warm, k, children[k].addr, children[k].pid, ips); err != nil {
+			return nil, fmt.Errorf("%s warm-up: %w", k, err)
+		}
+	}
+	rounds := map[string][]BaselineRound{}
+	for r := range cfg.BaselineRounds {
+		for _, k := range names {
+			c := children[k]
+			round, err := measureBaseline(ctx, cfg, k, c.addr, c.pid, ips)
+			if err != nil {
+				return nil, fmt.Errorf("%s round %d: %w", k, r+1, err)
+			}
+			log.Info("baseline round", zap.String("target", k), zap.Int("round", r+1),
+				zap.Int("sessions", round.Sessions), zap.Int("failed", round.Failed),
+				zap.Float64("cpu_us_per_session", round.CPUPerSession), zap.Float64("sessions_per_s", round.SessionsPerSec))
+			rounds[k] = append(rounds[k], round)
+		}
+		one, pow := rounds[bareOneLine][r], rounds[targetPowtcp][r]
+		rep.Ratios = append(rep.Ratios, ratio(pow.CPUPerSession, one.CPUPerSession))
+	}
+	for _, k := range names {
+		t := BaselineTarget{Name: k, PID: children[k].pid, Rounds: rounds[k]}
+		var cpu, rate []float64
+		for _, r := range rounds[k] {
+			cpu = append(cpu, r.CPUPerSession)
+			rate = append(rate, r.SessionsPerSec)
+		}
+		t.CPUPerSession, t.Spread = median(cpu)
+		t.SessionsPerSec, _ = median(rate)
+		rep.Targets = append(rep.Targets, t)
+	}
+	rep.Ratio, rep.RatioSpread = median(rep.Ratios)
+	rep.RatioExchange = ratio(rep.Targets[2].CPUPerSession, rep.Targets[1].CPUPerSession)
+	if hashRate > 0 {
+		rep.ExpectedSolveS = hashcash.ExpectedAttempts(20) / hashRate
+		rep.Asymmetry = ratio(rep.ExpectedSolveS, rep.Targets[2].CPUPerSession/1e6)
+	}
+	if err := srv.stop(10 * time.Second); err != nil {
+		return rep, fmt.Errorf("server: %w", err)
+	}
+	return rep, nil
+}
+
+// measureBaseline runs cfg.BaselineN sessions against addr with
+// cfg.BaselineC clients and reads the CPU time of process pid before and after.
+func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int, ips []netip.Addr) (BaselineRound, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.BaselineTimeout)
+	defer cancel()
+	before, err := readProc(pid)
+	if err != nil {
+		return BaselineRound{}, err
+	}
+	self0, _ := readProc(os.Getpid())
+	start := time.Now()
+	var next, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range cfg.BaselineC {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(cfg.BaselineN) {
+					return
+				}
+				if cfg.BaselineRate > 0 {
+					at := start.Add(time.Duration(float64(i-1) / cfg.BaselineRate * float64(time.Second)))
+					if !pause(ctx, time.Until(at)) {
+						return
+					}
+				}
+				if err := bareSession(ctx, kind, addr, ips[int(i)%len(ips)]); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	after, err := readProc(pid)
+	if err != nil {
+		return BaselineRound{}, err
+	}
+	self1, _ := readProc(os.Getpid())
+	if ctx.Err() != nil {
+		return BaselineRound{}, fmt.Errorf("did not finish %d sessions within %v", cfg.BaselineN, cfg.BaselineTimeout)
+	}
+	n := cfg.BaselineN - int(failed.Load())
+	if failed.Load() > int64(cfg.BaselineN/100) {
+		return BaselineRound{}, fmt.Errorf("%d of %d sessions failed, first: %v", failed.Load(), cfg.BaselineN, firstErr.Load())
+	}
+	cpu := after.CPU - before.CPU
+	return BaselineRound{
+		Sessions: n, Failed: int(failed.Load()), ServerCPU: cpu.Seconds(),
+		CPUPerSession:  float64(cpu.Microseconds()) / float64(n),
+		SessionsPerSec: float64(n) / elapsed.Seconds(),
+		LoadgenCPU:     (self1.CPU - self0.CPU).Seconds(),
+	}, nil
+}
+
+// bareSession is the client loop, the same for every target but for what
+// each server expects: dial, read the first line, answer it if the server
+// expects an answer, read the last line, and read until the server closes.
+func bareSession(ctx context.Context, kind, addr string, ip netip.Addr) error {
+	c, err := dial(ctx, ip, addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	lc := newLineConn(c)
+	first, err := lc.readLine(10 * time.Second)
+	if err != nil {
+		return fmt.Errorf("first line: %w", err)
+	}
+	switch kind {
+	case bareOneLine:
+	case bareExchange:
+		if err := lc.writeLine("SOLUTION x", 10*time.Second); err != nil {
+			return err
+		}
+		if _, err := lc.readLine(10 * time.Second); err != nil {
+			return fmt.Errorf("last line: %w", err)
+		}
+	case targetPowtcp:
+		ch, err := protocol.ParseChallenge(first)
+		if err != nil {
+			return err
+		}
+		st, err := hashcash.ParsePrefix(ch.Prefix)
+		if err != nil {
+			return err
+		}
+		alg, _ := st.Alg()
+		if err := lc.writeLine("SOLUTION "+solveLocal(alg, ch.Prefix, st.Bits), 10*time.Second); err != nil {
+			return err
+		}
+		l, err := lc.readLine(10 * time.Second)
+		if err != nil {
+			return fmt.Errorf("reply: %w", err)
+		}
+		if !strings.HasPrefix(l, protocol.VerbQuote+" ") {
+			return fmt.Errorf("reply %.60q", l)
+		}
+	}
+	// The server closes; wait for it, so that its work is done before the
+	// CPU reading.
+	lc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := lc.Read(make([]byte, 1)); err != io.EOF {
+		return fmt.Errorf("want EOF after the last line, got %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/protocol"
+)
+
+// HonestStats are the honest clients' figures of one phase.
+type HonestStats struct {
+	Sessions    int              `json:"sessions"`
+	Served      int              `json:"served"`
+	SuccessRate float64          `json:"success_rate"`
+	Failures    map[string]int64 `json:"failures,omitempty"` // by class
+	// Latency is dial to quote of served sessions; Wait is Latency less the
+	// client's own solving, i.e. the time spent waiting on the network and
+	// the server; Solve is the solving alone.
+	Latency Percentiles `json:"latency"`
+	Wait    Percentiles `json:"wait"`
+	Solve   Percentiles `json:"solve"`
+	// Normalized is Wait plus the session's attempts at the calibrated hash
+	// rate: the latency the server imposed on a client with a whole core,
+	// whatever else competed for this machine's CPUs.
+	Normalized     Percentiles `json:"normalized"`
+	BitsMean       float64     `json:"bits_mean"`
+	BitsMin        int         `json:"bits_min"`
+	BitsMax        int         `json:"bits_max"`
+	HashRate       float64     `json:"hash_rate"` // attempts per second of solving, per session
+	SessionsPerSec float64     `json:"sessions_per_sec"`
+	Elapsed        float64     `json:"elapsed_s"`
+}
+
+// runHonest runs cfg.Honest clients in a loop for d, each session from the
+// next address of ips, and waits for the sessions in flight at the end.
+// hashRate is the calibrated rate of one solver goroutine.
+func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, hashRate float64) HonestStats {
+	start := time.Now()
+	deadline := start.Add(d)
+	var (
+		next     atomic.Uint64
+		mu       sync.Mutex
+		fails    counts
+		total    []time.Duration
+		wait     []time.Duration
+		solve    []time.Duration
+		norm     []time.Duration
+		bitsSum  int
+		bitsMin  = 1 << 30
+		bitsMax  int
+		attempts uint64
+		solving  time.Duration
+		sessions int
+		wg       sync.WaitGroup
+	)
+	for range cfg.Honest {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				ip := ips[int(next.Add(1)-1)%len(ips)]
+				sctx, cancel := context.WithTimeout(ctx, cfg.SessionTimeout)
+				res, err := powclient.Fetch(sctx, addr, powclient.Options{
+					Workers: cfg.HonestWorkers,
+					Dialer:  dialer(ip, 10*time.Second),
+				})
+				cancel()
+				if ctx.Err() != nil {
+					return // cut short by the run's end, not the server
+				}
+				mu.Lock()
+				sessions++
+				if err != nil {
+					fails.inc(classifyHonest(err))
+				} else {
+					total = append(total, res.Total)
+					wait = append(wait, res.Total-res.Solve.Elapsed)
+					solve = append(solve, res.Solve.Elapsed)
+					if hashRate > 0 {
+						work := time.Duration(float64(res.Solve.Attempts) / float64(cfg.HonestWorkers) / hashRate * float64(time.Second))
+						norm = append(norm, res.Total-res.Solve.Elapsed+work)
+					}
+					bitsSum += res.Bits
+					bitsMin, bitsMax = min(bitsMin, res.Bits), max(bitsMax, res.Bits)
+					attempts += res.Solve.Attempts
+					solving += res.Solve.Elapsed
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	st := HonestStats{
+		Sessions: sessions, Served: len(total), Failures: fails.snapshot(),
+		Latency: percentiles(total), Wait: percentiles(wait), Solve: percentiles(solve), Normalized: percentiles(norm),
+		BitsMax: bitsMax, Elapsed: elapsed.Seconds(),
+	}
+	if sessions > 0 {
+		st.SuccessRate = float64(len(total)) / float64(sessions)
+	}
+	if len(total) > 0 {
+		st.BitsMean = float64(bitsSum) / float64(len(total))
+		st.BitsMin = bitsMin
+		st.SessionsPerSec = float64(len(total)) / elapsed.Seconds()
+	}
+	if solving > 0 {
+		st.HashRate = float64(attempts) / solving.Seconds()
+	}
+	return st
+}
+
+// classifyHonest names why an honest session failed.
+func classifyHonest(err error) string {
+	var pe *protocol.Error
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &pe):
+		return "refused-" + string(pe.Code)
+	case errors.Is(err, powclient.ErrWindow):
+		return "solve-window"
+	case errors.Is(err, powclient.ErrNoChallenge):
+		return "no-challenge"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &oe) && oe.Op == "dial":
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			return "dial-no-port"
+		}
+		return "dial"
+	}
+	if c := classifyErr(err); c != "io" {
+		return c // closed: evicted or dropped by the server
+	}
+	return "other"
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/powtcp/powtcp/server/powserver"
+)
+
+// TestMain lets the test binary be the baseline server when re-executed,
+// as the load generator's own binary is. The tests mostly wait on the
+// network and timers, so more of them run in parallel than there are CPUs,
+// unless -test.parallel says otherwise.
+func TestMain(m *testing.M) {
+	if role := os.Getenv(baselineEnv); role != "" {
+		os.Exit(baselineMain(role))
+	}
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "8")
+	}
+	os.Exit(m.Run())
+}
+
+// startServer serves powserver on 127.0.0.1:0 in this process, with a
+// short challenge lifetime so that expired stamps come quickly, and small
+// caps so that eviction and refusals happen.
+func startServer(t *testing.T) string {
+	t.Helper()
+	srv, err := powserver.New(powserver.Config{
+		Difficulty:     6,
+		MaxExtraBits:   2,
+		ChallengeTTL:   2 * time.Second,
+		MinSolveWindow: time.Second,
+		MaxConns:       200,
+		MaxConnsPerIP:  16,
+	}, nil, nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, srv.Shutdown(ctx))
+		assert.ErrorIs(t, <-done, powserver.ErrServerClosed, "Serve must end only because of Shutdown")
+	})
+	return ln.Addr().String()
+}
+
+// smokeConfig is a run of a second or two with small counts.
+func smokeConfig(addr string, scenarios ...string) config {
+	return config{
+		Addr: addr, Scenarios: scenarios,
+		Unloaded: time.Second, Duration: 2 * time.Second, Ramp: 5 * time.Second,
+		Settle: 200 * time.Millisecond, Calibrate: 100 * time.Millisecond,
+		Honest: 2, HonestWorkers: 1, HonestIPs: 50, SessionTimeout: 20 * time.Second,
+		Slowloris: 100, SlowlorisPerIP: 10, Garbage: 2, WrongWork: 2, Storm: 1,
+		ChallengeTTL: 2 * time.Second, Timeout: time.Minute,
+	}
+}
+
+// TestScenarios runs every scenario alone against a real server and checks
+// correctness only: nothing wrong accepted, every attack refused for the
+// right reason, honest clients served, the server still up.
+func TestScenarios(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		give  []string
+		kinds map[string][]string // attacker -> kinds that must have been refused as expected
+	}{
+		{give: []string{scHonest}},
+		{give: []string{scHonest, scSlowloris}, kinds: map[string][]string{scSlowloris: {"held"}}},
+		{give: []string{scHonest, scGarbage}, kinds: map[string][]string{scGarbage: kindNames(garbageKinds)}},
+		{give: []string{scHonest, scWrongWork}, kinds: map[string][]string{scWrongWork: kindNames(wrongKinds)}},
+		{give: []string{scHonest, scStorm}, kinds: map[string][]string{scStorm: {"read-close"}}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.give, "+"), func(t *testing.T) {
+			t.Parallel()
+			cfg := smokeConfig(startServer(t), tt.give...)
+			if tt.kinds[scWrongWork] != nil {
+				cfg.Duration = 3 * time.Second // expired stamps need the challenge TTL to pass
+			}
+			rep, err := loadtest(t.Context(), cfg, zap.NewNop())
+			require.NoError(t, err)
+			checkReport(t, rep, tt.kinds)
+		})
+	}
+}
+
+// TestRunMixed runs all scenarios at once through run, as the command
+// does, and reads back its JSON.
+func TestRunMixed(t *testing.T) {
+	t.Parallel()
+	cfg := smokeConfig(startServer(t), allScenarios...)
+	cfg.Duration = 3 * time.Second
+	cfg.JSON = filepath.Join(t.TempDir(), "report.json")
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), cfg, zap.NewNop(), &out))
+	assert.Contains(t, out.String(), "HONEST CLIENTS")
+	assert.Contains(t, out.String(), "wrong answers accepted")
+
+	b, err := os.ReadFile(cfg.JSON)
+	require.NoError(t, err)
+	out.Reset()
+	require.NoError(t, run(t.Context(), config{Summarize: true, Files: []string{cfg.JSON, cfg.JSON}}, zap.NewNop(), &out))
+	assert.Contains(t, out.String(), "(2 runs)")
+	assert.Contains(t, out.String(), "wrong answers accepted")
+	var rep Report
+	require.NoError(t, json.Unmarshal(b, &rep))
+	checkReport(t, &rep, map[string][]string{
+		scSlowloris: {"held"}, scGarbage: kindNames(garbageKinds), scWrongWork: kindNames(wrongKinds), scStorm: {"read-close"},
+	})
+}
+
+func kindNames(kinds []kindSpec) []string {
+	var out []string
+	for _, k := range kinds {
+		out = append(out, k.name)
+	}
+	return out
+}
+
+func checkReport(t *testing.T, rep *Report, kinds map[string][]string) {
+	t.Helper()
+	require.NotNil(t, rep.Unloaded)
+	require.NotNil(t, rep.Attack)
+	assert.Positive(t, rep.Unloaded.Honest.Served, "honest clients served unloaded")
+	assert.Positive(t, rep.Attack.Honest.Served, "honest clients served under attack")
+	assert.Zero(t, rep.WrongAccepted(), "wrong answers accepted: %v", rep.Attackers)
+	for name, want := range kinds {
+		a, ok := rep.Attackers[name]
+		require.True(t, ok, "attacker %s ran", name)
+		assert.Positive(t, a.Conns, "%s connected", name)
+		assert.Empty(t, a.Unexpected, "%s: replies other than the expected refusal: %v", name, a.Replies)
+		for _, kind := range want {
+			expected := wantReplies(name, kind)
+			var n int64
+			for _, code := range expected {
+				n += a.Replies[kind][code]
+			}
+			assert.Positive(t, n, "%s/%s: want some of %v, got %v", name, kind, expected, a.Replies[kind])
+		}
+	}
+}
+
+// wantReplies is what a kind of attack must get at least once.
+func wantReplies(attacker, kind string) []string {
+	for _, ks := range [][]kindSpec{garbageKinds, wrongKinds} {
+		for _, k := range ks {
+			if k.name == kind {
+				return k.expect
+			}
+		}
+	}
+	switch kind {
+	case "held":
+		return []string{"too-slow"}
+	case "read-close":
+		return []string{"challenge"}
+	}
+	return nil
+}
+
+// TestBaselineServers runs the baseline client loop against both bare
+// servers, started as child processes the way -baseline starts them, and
+// against the server at difficulty 0.
+func TestBaselineServers(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	cfg := config{BaselineN: 200, BaselineC: 4, BaselineTimeout: 30 * time.Second}
+	ips := newAddrAlloc(firstHonest).take(20)
+	for _, kind := range []string{bareOneLine, bareExchange} {
+		f := filepath.Join(t.TempDir(), "addr")
+		c, err := startChild(t.Context(), zap.NewNop(), kind, []string{exe, f}, []string{baselineEnv + "=" + kind}, f, "", nil)
+		require.NoError(t, err)
+		round, err := measureBaseline(t.Context(), cfg, kind, c.addr, c.pid, ips)
+		assert.NoError(t, err, kind)
+		assert.Equal(t, cfg.BaselineN, round.Sessions, kind)
+		assert.NoError(t, c.stop(10*time.Second), kind)
+	}
+
+	srv, err := powserver.New(powserver.Config{Difficulty: 0, MaxExtraBits: -1}, nil, nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	round, err := measureBaseline(t.Context(), cfg, targetPowtcp, ln.Addr().String(), os.Getpid(), ips)
+	assert.NoError(t, err)
+	assert.Equal(t, cfg.BaselineN, round.Sessions)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+// TestCraft checks that every wrong answer is wrong in the way it claims,
+// against the server's own verification.
+func TestCraft(t *testing.T) {
+	srv, err := powserver.New(powserver.Config{Difficulty: 8, MaxExtraBits: -1}, nil, nil)
+	require.NoError(t, err)
+	addr := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		go srv.Serve(t.Context(), ln)
+		return ln.Addr().String()
+	}()
+	ip := newAddrAlloc(firstAttacker).take(1)[0]
+	for _, tt := range []struct{ give, want string }{
+		{"short", "bad-solution"}, {"forged-mac", "forged"}, {"forged-bits", "forged"}, {"madeup", "forged"},
+	} {
+		t.Run(tt.give, func(t *testing.T) {
+			a := newAttack("t", addr)
+			lc, prefix, ok := a.open(t.Context(), ip, tt.give)
+			require.True(t, ok, "challenge")
+			defer lc.Close()
+			stamp, ok := craft(tt.give, prefix)
+			require.True(t, ok)
+			require.NoError(t, lc.writeLine("SOLUTION "+stamp, 5*time.Second))
+			l, err := lc.readLine(5 * time.Second)
+			assert.Equal(t, tt.want, classifyLine(l, err), "reply %q", l)
+		})
+	}
+	_, ok := craft("short", "1:0:261125233616:127.0.0.2@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5:")
+	assert.False(t, ok, "no short work at 0 bits")
+}
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		give    []string
+		wantErr string
+	}{
+		{give: []string{"-addr", "127.0.0.1:10001"}},
+		{give: []string{"-spawn", "./server", "--", "-difficulty", "8"}},
+		{give: []string{}, wantErr: "want -addr"},
+		{give: []string{"-addr", "10.0.0.1:10001"}, wantErr: "127.0.0.0/8"},
+		{give: []string{"-addr", "127.0.0.1:1", "-spawn", "x"}, wantErr: "exclude"},
+		{give: []string{"-addr", "127.0.0.1:1", "-scenario", "honest,flood"}, wantErr: `"flood"`},
+		{give: []string{"-addr", "127.0.0.1:1", "-honest", "0"}, wantErr: "-honest 0"},
+		{give: []string{"-addr", "127.0.0.1:1", "-baseline"}, wantErr: "-baseline needs -spawn"},
+		{give: []string{"-addr", "127.0.0.1:1", "-metrics", "http://example.com/metrics"}, wantErr: "-metrics"},
+		{give: []string{"-summarize"}, wantErr: "name the -json reports"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.give, " "), func(t *testing.T) {
+			cfg, err := parseConfig(tt.give, &bytes.Buffer{})
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				assert.Equal(t, cfg.Duration, cfg.Unloaded, "unloaded defaults to -duration")
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 100; i++ {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	p := percentiles(ds)
+	assert.Equal(t, Percentiles{N: 100, Mean: 50.5, P50: 50, P90: 90, P99: 99, Max: 100}, p)
+	assert.Equal(t, Percentiles{}, percentiles(nil))
+	med, spread := median([]float64{3, 1, 2, 4})
+	assert.Equal(t, 2.5, med)
+	assert.Equal(t, 1.2, spread)
+}
+
+func TestParseMetrics(t *testing.T) {
+	m, err := parseMetrics(strings.NewReader("# HELP x\ngo_goroutines 12\npowtcp_sessions_total{outcome=\"served\"} 3\nbad\n"))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"go_goroutines": 12, `powtcp_sessions_total{outcome="served"}`: 3}, m)
+}
+
+func TestClassifyHonest(t *testing.T) {
+	assert.Equal(t, "closed", classifyHonest(errors.Join(errors.New("read reply"), os.ErrClosed, net.ErrClosed)))
+	assert.Equal(t, "timeout", classifyHonest(context.DeadlineExceeded))
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/powtcp/powtcp/hashcash"
+)
+
+// run measures what cfg asks, prints the table to stdout and writes the
+// JSON report. It fails when a wrong answer was accepted or the server died.
+func run(ctx context.Context, cfg config, log *zap.Logger, stdout io.Writer) error {
+	if cfg.Summarize {
+		return summarize(stdout, cfg.Files)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	if cfg.NoFile > 0 {
+		if err := raiseNoFile(cfg.NoFile); err != nil {
+			log.Warn("cannot raise RLIMIT_NOFILE", zap.Error(err))
+		}
+	}
+	rep, err := loadtest(ctx, cfg, log)
+	if rep != nil {
+		printReport(stdout, rep)
+		if cfg.JSON != "" {
+			b, _ := json.MarshalIndent(rep, "", "  ")
+			if werr := os.WriteFile(cfg.JSON, append(b, '\n'), 0o644); werr != nil && err == nil {
+				err = fmt.Errorf("-json: %w", werr)
+			}
+		}
+		if n := rep.WrongAccepted(); n > 0 && err == nil {
+			err = fmt.Errorf("the server accepted %d wrong answers", n)
+		}
+	}
+	return err
+}
+
+// raiseNoFile sets RLIMIT_NOFILE to n, or as high as allowed. Processes
+// started afterwards inherit it.
+func raiseNoFile(n uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Cur >= n && lim.Max >= n {
+		return nil
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: max(n, lim.Max)}); err == nil {
+		return nil
+	}
+	// Not allowed to raise the hard limit: go as far as it.
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: lim.Max, Max: lim.Max})
+}
+
+// target is the server under test.
+type target struct {
+	addr  string
+	pid   int
+	child *child // when spawned
+}
+
+// loadtest runs the phases and returns the report, also on failure when
+// there is something to report.
+func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error) {
+	rep := newReport(cfg)
+	rep.HashRate = calibrate(ctx, cfg.Calibrate)
+	log.Info("hash rate of one solver goroutine", zap.Float64("MH/s", rep.HashRate/1e6))
+
+	if cfg.Baseline {
+		b, err := runBaseline(ctx, cfg, log, rep.HashRate)
+		rep.Baseline = b
+		rep.finish(cfg)
+		return rep, err
+	}
+
+	t := target{addr: cfg.Addr, pid: cfg.PID}
+	metricsURL := cfg.MetricsURL
+	if cfg.Spawn != "" {
+		c, err := spawnServer(ctx, log, cfg, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if c.alive() {
+				c.stop(10 * time.Second)
+			}
+		}()
+		t = target{addr: c.addr, pid: c.pid, child: c}
+		if a := c.adminAddr(); a != "" && metricsURL == "" {
+			metricsURL = "http://" + a + "/metrics"
+		}
+	}
+	rep.Server = &ServerInfo{Addr: t.addr, PID: t.pid, Spawned: t.child != nil, Args: cfg.ServerArgs, Metrics: metricsURL}
+
+	smp := newSampler(t.pid, metricsURL)
+	sctx, stopSampling := context.WithCancel(ctx)
+	var swg sync.WaitGroup
+	swg.Go(func() { smp.loop(sctx, 250*time.Millisecond) })
+	defer func() { stopSampling(); swg.Wait() }()
+
+	attackers := newAddrAlloc(firstAttacker)
+	honestIPs := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
+
+	// Idle: the server's own CPU use with nothing to do, to subtract.
+	idle0 := smp.sample(ctx, true)
+	pause(ctx, cfg.Settle)
+	idle1 := smp.sample(ctx, true)
+	rep.Idle = idle1
+	rep.IdleCPURate = ratio((idle1.CPU - idle0.CPU).Seconds(), idle1.At.Sub(idle0.At).Seconds())
+
+	// Stamps to send once expired: solved now, before the unloaded phase,
+	// so that they expire during the attack.
+	box := &seedBox{}
+	if cfg.has(scWrongWork) {
+		exp, err := prepareExpired(ctx, attackers.take(2), t.addr, cfg.ChallengeTTL)
+		if err != nil {
+			log.Warn("could not prepare expired stamps", zap.Error(err))
+		}
+		box.expired = exp
+	}
+
+	log.Info("unloaded phase", zap.Duration("duration", cfg.Unloaded), zap.Int("clients", cfg.Honest))
+	smp.resetPeak()
+	s0, self0 := smp.sample(ctx, true), selfCPU()
+	unloaded := runHonest(ctx, cfg, t.addr, honestIPs, cfg.Unloaded, rep.HashRate)
+	s1 := smp.sample(ctx, true)
+	rep.Unloaded = newPhase(unloaded, s0, s1, smp.resetPeak(), rep.IdleCPURate)
+	rep.Unloaded.LoadgenCPU = (selfCPU() - self0).Seconds()
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	if err := t.check(); err != nil {
+		return rep, err
+	}
+
+	// Attack.
+	actx, stopAttack := context.WithCancel(ctx)
+	var awg sync.WaitGroup
+	attacks := map[string]*attack{}
+	start := func(name string, f func(a *attack)) {
+		a := newAttack(name, t.addr)
+		attacks[name] = a
+		f(a)
+	}
+	if cfg.has(scSlowloris) && cfg.Slowloris > 0 {
+		ips := attackers.take((cfg.Slowloris + cfg.SlowlorisPerIP - 1) / cfg.SlowlorisPerIP)
+		start(scSlowloris, func(a *attack) { slowloris(actx, &awg, a, ips, cfg.Slowloris, cfg.SlowlorisPerIP) })
+	}
+	if cfg.has(scGarbage) && cfg.Garbage > 0 {
+		ips := attackers.take(4 * cfg.Garbage)
+		start(scGarbage, func(a *attack) { garbage(actx, &awg, a, ips, cfg.Garbage) })
+	}
+	if cfg.has(scWrongWork) && cfg.WrongWork > 0 {
+		ips, seedIPs := attackers.take(4*cfg.WrongWork), attackers.take(16)
+		start(scWrongWork, func(a *attack) {
+			wrongWork(actx, &awg, a, ips, seedIPs, box, cfg.WrongWork, cfg.ChallengeTTL)
+			if len(box.expired) > 0 && box.expired[0].expires.After(time.Now().Add(cfg.Ramp+cfg.Duration)) {
+				a.note(fmt.Sprintf("expired stamps mature at %s, possibly after the attack: use a shorter -challenge-ttl or a longer -duration",
+					box.expired[0].expires.Format(time.TimeOnly)))
+			}
+		})
+	}
+	if cfg.has(scStorm) && cfg.Storm > 0 {
+		ips := attackers.take(64 * cfg.Storm)
+		start(scStorm, func(a *attack) { storm(actx, &awg, a, ips, cfg.Storm) })
+	}
+	stopAttackers := sync.OnceFunc(func() {
+		stopAttack()
+		awg.Wait()
+		for _, a := range attacks {
+			a.stopped = time.Now()
+		}
+	})
+	defer stopAttackers()
+
+	log.Info("attack ramp", zap.Strings("scenarios", cfg.Scenarios), zap.Int("slowloris", cfg.Slowloris))
+	rampUp(ctx, cfg, attacks[scSlowloris])
+	smp.resetPeak()
+	s2, self2 := smp.sample(ctx, true), selfCPU()
+	var heldAtRamp int64
+	if a := attacks[scSlowloris]; a != nil {
+		heldAtRamp = a.held.Load()
+	}
+	log.Info("attack phase", zap.Duration("duration", cfg.Duration), zap.Int64("held", heldAtRamp),
+		zap.Float64("rss_mb", float64(s2.RSS)/(1<<20)), zap.Int("fds", s2.FDs))
+	attacked := runHonest(ctx, cfg, t.addr, honestIPs, cfg.Duration, rep.HashRate)
+	s3 := smp.sample(ctx, true)
+	rep.Attack = newPhase(attacked, s2, s3, smp.resetPeak(), rep.IdleCPURate)
+	rep.Attack.LoadgenCPU = (selfCPU() - self2).Seconds()
+	rep.Attack.RampRSS = s2.RSS
+	rep.Attack.HeldAtRamp = heldAtRamp
+	stopAttackers()
+
+	rep.Attackers = map[string]AttackStats{}
+	for name, a := range attacks {
+		st := a.stats()
+		if name == scSlowloris {
+			st.HeldAtRamp = heldAtRamp
+		}
+		rep.Attackers[name] = st
+	}
+	// Let the server notice the closed sockets before the last reading.
+	pause(ctx, cfg.Settle)
+	rep.After = smp.sample(ctx, true)
+
+	var err error
+	if err = t.check(); err == nil && t.child != nil {
+		err = t.child.stop(15 * time.Second)
+		rep.Server.Outcomes = t.child.outcomes()
+	}
+	if err != nil {
+		rep.Server.Died = err.Error()
+	}
+	rep.finish(cfg)
+	return rep, errors.Join(err, ctx.Err())
+}
+
+// selfCPU is this process's CPU time so far.
+func selfCPU() time.Duration {
+	p, _ := readProc(os.Getpid())
+	return p.CPU
+}
+
+// check reports a spawned server that has exited.
+func (t target) check() error {
+	if t.child != nil && !t.child.alive() {
+		return fmt.Errorf("server exited: %v\n%s", t.child.waitErr, t.child.logTail())
+	}
+	return nil
+}
+
+// rampUp waits until the slowloris attackers hold 95% of their sockets, for
+// at most cfg.Ramp, and at least cfg.Settle for the other attackers.
+func rampUp(ctx context.Context, cfg config, sl *attack) {
+	deadline := time.Now().Add(cfg.Ramp)
+	pause(ctx, cfg.Settle)
+	if sl == nil {
+		return
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for sl.held.Load() < int64(cfg.Slowloris)*95/100 && time.Now().Before(deadline) {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// calibrate measures the hash rate of one solver goroutine for d, on a
+// challenge no one can solve in that time. It divides by the
+// CPU time this process used, not the wall time, so that other load on the
+// machine does not lower the figure; 0 when that is not readable.
+func calibrate(ctx context.Context, d time.Duration) float64 {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	prefix := "1:60:" + time.Now().UTC().Format("060102150405") + ":calibrate@loadgen:sha256:" +
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:"
+	before, err := readProc(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	res, _ := hashcash.Solve(ctx, prefix, hashcash.SolveOptions{Workers: 1})
+	after, err := readProc(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	cpu := (after.CPU - before.CPU).Seconds()
+	return ratio(float64(res.Attempts), max(cpu, res.Elapsed.Seconds()/4))
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/protocol"
+)
+
+// wrongKinds are the wrong answers and the refusal each must get:
+//
+//   - short: the server's challenge with a counter whose hash misses the bits;
+//   - forged-mac: the challenge with its MAC (rand field) changed;
+//   - forged-bits: the challenge claiming fewer bits (or, at 0 bits, another
+//     date), solved for what it claims: valid work, wrong MAC;
+//   - madeup: a challenge the client made up itself, solved;
+//   - stolen: a solved stamp issued to another address;
+//   - replayed: a solved stamp that was already redeemed once;
+//   - expired: a solved stamp sent after its challenge expired.
+var wrongKinds = []kindSpec{
+	{"short", []string{"bad-solution"}},
+	{"forged-mac", []string{"forged"}},
+	{"forged-bits", []string{"forged"}},
+	{"madeup", []string{"forged"}},
+	{"stolen", []string{"wrong-resource"}},
+	{"replayed", []string{"replayed", "expired"}}, // expired: it aged out on the way
+	{"expired", []string{"expired"}},
+}
+
+// craft turns a challenge into a wrong answer of kind, for the kinds that
+// need no seed. ok is false when kind cannot be made from prefix (short
+// work at 0 bits).
+func craft(kind, prefix string) (stamp string, ok bool) {
+	st, err := hashcash.ParsePrefix(prefix)
+	if err != nil {
+		return "", false
+	}
+	alg, err := st.Alg()
+	if err != nil {
+		return "", false
+	}
+	switch kind {
+	case "short":
+		if st.Bits == 0 {
+			return "", false
+		}
+		for i := uint64(0); ; i++ {
+			s := prefix + strconv.FormatUint(i, 36)
+			if hashcash.ZeroBits(alg, s) < st.Bits {
+				return s, true
+			}
+		}
+	case "forged-mac":
+		c := "A"
+		if st.Rand[0] == 'A' {
+			c = "B"
+		}
+		st.Rand = c + st.Rand[1:]
+		st.Counter = "A"
+		return st.String(), true
+	case "forged-bits":
+		if st.Bits > 0 {
+			st.Bits = min(st.Bits-1, 8)
+		} else if t, err := st.Time(); err == nil {
+			st.Date = t.Add(time.Second).UTC().Format("060102150405")
+		}
+		return solveLocal(alg, st.Prefix(), st.Bits), true
+	case "madeup":
+		var raw [30]byte
+		rand.Read(raw[:])
+		st.Bits = 0
+		st.Date = time.Now().UTC().Format("060102150405")
+		st.Rand = base64.RawStdEncoding.EncodeToString(raw[:])
+		st.Counter = "A"
+		return st.String(), true
+	}
+	return "", false
+}
+
+// solveLocal finds a counter for a few bits in this goroutine.
+func solveLocal(alg hashcash.Alg, prefix string, bits int) string {
+	for i := uint64(0); ; i++ {
+		s := prefix + strconv.FormatUint(i, 36)
+		if hashcash.ZeroBits(alg, s) >= bits {
+			return s
+		}
+	}
+}
+
+// seed is an honestly solved stamp, kept to be replayed or sent expired.
+type seed struct {
+	ip      netip.Addr // the address it was issued to
+	stamp   string
+	expires time.Time // its date plus the server's challenge TTL
+}
+
+// solveSeed gets a challenge from ip and solves it. It returns the open
+// connection, on which the solution can be sent.
+func solveSeed(ctx context.Context, ip netip.Addr, addr string, ttl time.Duration) (*lineConn, seed, error) {
+	c, err := dial(ctx, ip, addr)
+	if err != nil {
+		return nil, seed{}, err
+	}
+	lc := newLineConn(c)
+	l, err := lc.readLine(30 * time.Second)
+	if err != nil {
+		c.Close()
+		return nil, seed{}, fmt.Errorf("read challenge: %w", err)
+	}
+	ch, err := protocol.ParseChallenge(l)
+	if err != nil {
+		c.Close()
+		return nil, seed{}, err
+	}
+	st, err := hashcash.ParsePrefix(ch.Prefix)
+	if err != nil {
+		c.Close()
+		return nil, seed{}, err
+	}
+	issued, _ := st.Time()
+	sctx, cancel := context.WithTimeout(ctx, ch.Window)
+	defer cancel()
+	res, err := hashcash.Solve(sctx, ch.Prefix, hashcash.SolveOptions{Workers: 1})
+	if err != nil {
+		c.Close()
+		return nil, seed{}, fmt.Errorf("solve %d bits: %w", st.Bits, err)
+	}
+	return lc, seed{ip: ip, stamp: res.Stamp, expires: issued.Add(ttl)}, nil
+}
+
+// prepareExpired solves n challenges and keeps them unsent, so that they
+// can be sent once they have expired.
+func prepareExpired(ctx context.Context, ips []netip.Addr, addr string, ttl time.Duration) ([]seed, error) {
+	var out []seed
+	for _, ip := range ips {
+		lc, sd, err := solveSeed(ctx, ip, addr, ttl)
+		if err != nil {
+			return out, err
+		}
+		lc.Close()
+		out = append(out, sd)
+	}
+	return out, nil
+}
+
+// seedBox holds the seeds the wrong-work senders use.
+type seedBox struct {
+	mu      sync.Mutex
+	replay  *seed // redeemed once; replayed until shortly before it expires
+	expired []seed
+}
+
+func (b *seedBox) setReplay(s seed) {
+	b.mu.Lock()
+	b.replay = &s
+	b.mu.Unlock()
+}
+
+// replayable returns the current replay seed while it is fresh enough.
+func (b *seedBox) replayable(now time.Time) *seed {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.replay == nil || now.After(b.replay.expires.Add(-500*time.Millisecond)) {
+		return nil
+	}
+	return b.replay
+}
+
+// expiredNow returns a seed that has expired, if any.
+func (b *seedBox) expiredNow(now time.Time, i int) *seed {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.expired) == 0 {
+		return nil
+	}
+	s := b.expired[i%len(b.expired)]
+	if !now.After(s.expires.Add(50 * time.Millisecond)) {
+		return nil
+	}
+	return &s
+}
+
+// wrongWork runs workers that send wrong answers as fast as they can, and
+// one that keeps a fresh redeemed stamp for them to replay.
+func wrongWork(ctx context.Context, wg *sync.WaitGroup, a *attack, ips, seedIPs []netip.Addr, box *seedBox, workers int, ttl time.Duration) {
+	for _, k := range wrongKinds {
+		a.expect[k.name] = k.expect
+	}
+	a.expect["seed"] = []string{"quote"}
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			lc, sd, err := solveSeed(ctx, seedIPs[i%len(seedIPs)], a.addr, ttl)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.note("replay seed: " + err.Error())
+					pause(ctx, time.Second)
+				}
+				continue
+			}
+			stop := closeOnDone(ctx, lc)
+			err = lc.writeLine("SOLUTION "+sd.stamp, 10*time.Second)
+			l, rerr := lc.readLine(30 * time.Second)
+			lc.Close()
+			stop()
+			if ctx.Err() != nil {
+				return
+			}
+			if reply := classifyLine(l, rerr); err != nil || reply != "quote" {
+				a.reply("seed", reply)
+				continue
+			}
+			a.legit.Add(1) // an honest redemption, not a wrong answer
+			box.setReplay(sd)
+			pause(ctx, time.Until(sd.expires.Add(-time.Second)))
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; ctx.Err() == nil; i++ {
+				kind := wrongKinds[i%len(wrongKinds)].name
+				ip, stamp := ips[i%len(ips)], ""
+				switch kind {
+				case "replayed", "stolen":
+					sd := box.replayable(time.Now())
+					if sd == nil {
+						continue
+					}
+					stamp = sd.stamp
+					if kind == "replayed" {
+						ip = sd.ip
+					}
+				case "expired":
+					sd := box.expiredNow(time.Now(), i)
+					if sd == nil {
+						continue
+					}
+					ip, stamp = sd.ip, sd.stamp
+				}
+				lc, prefix, ok := a.open(ctx, ip, kind)
+				if !ok {
+					pause(ctx, jitter(20*time.Millisecond))
+					continue
+				}
+				if stamp == "" {
+					if stamp, ok = craft(kind, prefix); !ok {
+						lc.Close()
+						continue
+					}
+				}
+				stop := closeOnDone(ctx, lc)
+				err := lc.writeLine("SOLUTION "+stamp, 10*time.Second)
+				l, rerr := lc.readLine(30 * time.Second)
+				lc.Close()
+				stop()
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil && rerr != nil {
+					a.reply(kind, classifyErr(err))
+					continue
+				}
+				a.reply(kind, classifyLine(l, rerr))
+			}
+		})
+	}
+}
