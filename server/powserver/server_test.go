@@ -179,14 +179,6 @@ func TestServeRefusesBadAnswers(t *testing.T) {
 		require.NoError(t, err)
 		return m
 	}
-	shortWork := func(prefix string) string {
-		for i := 0; ; i++ {
-			s := prefix + strings.Repeat("A", i%7) + string(rune('a'+i%26))
-			if hashcash.ZeroBits(hashcash.SHA256, s) < 8 {
-				return s
-			}
-		}
-	}
 	tests := []struct {
 		name   string
 		answer func(t *testing.T, ts *testServer, prefix string) string
@@ -236,6 +228,16 @@ func TestServeRefusesBadAnswers(t *testing.T) {
 			p.wantCode(tt.want)
 			ts.waitOutcome(t, string(tt.want), 1)
 		})
+	}
+}
+
+// shortWork returns a stamp for prefix whose hash misses 8 zero bits.
+func shortWork(prefix string) string {
+	for i := 0; ; i++ {
+		s := prefix + strings.Repeat("A", i%7) + string(rune('a'+i%26))
+		if hashcash.ZeroBits(hashcash.SHA256, s) < 8 {
+			return s
+		}
 	}
 }
 
