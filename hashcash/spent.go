@@ -19,20 +19,25 @@ type SpentStore interface {
 
 // MemoryStore is a SpentStore in memory, bounded to a number of entries.
 // It never evicts an unexpired entry, as that would let a stamp be spent
-// twice: when full, Spend fails with ErrFull. Expired entries are dropped
-// as calls come, in order of expiry, from a min-heap: each entry costs
-// O(log n) to add and to drop, and no goroutine runs in the background.
-// A MemoryStore is safe for concurrent use.
+// twice: when full, Spend fails with ErrFull. Expired entries are dropped a
+// few at a time as calls come, in order of expiry, from a min-heap, so each
+// Spend costs O(log n) and no goroutine runs in the background. A
+// MemoryStore is safe for concurrent use.
 type MemoryStore struct {
 	max int
 	now func() time.Time
 
 	mu     sync.Mutex
-	keys   map[string]struct{}
-	expiry expiryHeap
+	keys   map[string]time.Time // key -> until
+	expiry expiryHeap           // the keys' entries, and stale ones of keys spent again
 }
 
 var _ SpentStore = (*MemoryStore)(nil)
+
+// purgePerSpend is the number of expired entries a Spend drops, beyond
+// those it must drop to make room. More than one, so that expired entries
+// never pile up.
+const purgePerSpend = 2
 
 // NewMemoryStore returns a MemoryStore of at most max entries that reads
 // the time from now (nil means time.Now), which should be the clock of the
@@ -44,7 +49,7 @@ func NewMemoryStore(max int, now func() time.Time) *MemoryStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{max: max, now: now, keys: make(map[string]struct{})}
+	return &MemoryStore{max: max, now: now, keys: make(map[string]time.Time)}
 }
 
 // Spend implements SpentStore. An entry is kept while the time is not after
@@ -54,17 +59,26 @@ func (s *MemoryStore) Spend(key string, until time.Time) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.purge(now)
-	if _, ok := s.keys[key]; ok {
+	for range purgePerSpend {
+		if !s.purgeOne(now) {
+			break
+		}
+	}
+	old, ok := s.keys[key]
+	if ok && !old.Before(now) {
 		return ErrReplayed
 	}
 	if until.Before(now) {
 		return nil
 	}
-	if len(s.keys) >= s.max {
-		return ErrFull
+	if !ok { // a new key needs room; an expired one is reused
+		for len(s.keys) >= s.max && s.purgeOne(now) {
+		}
+		if len(s.keys) >= s.max {
+			return ErrFull
+		}
 	}
-	s.keys[key] = struct{}{}
+	s.keys[key] = until
 	heap.Push(&s.expiry, entry{key: key, until: until})
 	return nil
 }
@@ -74,17 +88,22 @@ func (s *MemoryStore) Len() int {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.purge(now)
+	for s.purgeOne(now) {
+	}
 	return len(s.keys)
 }
 
-// purge drops the entries that expired before now. Each entry is dropped
-// once, so the cost per Spend is O(log n) amortized.
-func (s *MemoryStore) purge(now time.Time) {
-	for len(s.expiry) > 0 && s.expiry[0].until.Before(now) {
-		e := heap.Pop(&s.expiry).(entry)
+// purgeOne drops the entry that expires first if it expired before now, and
+// reports whether there was one.
+func (s *MemoryStore) purgeOne(now time.Time) bool {
+	if len(s.expiry) == 0 || !s.expiry[0].until.Before(now) {
+		return false
+	}
+	e := heap.Pop(&s.expiry).(entry)
+	if until := s.keys[e.key]; until.Equal(e.until) { // else the key was spent again since
 		delete(s.keys, e.key)
 	}
+	return true
 }
 
 type entry struct {

@@ -128,3 +128,40 @@ func TestMemoryStoreHeap(t *testing.T) {
 		assert.Equal(t, want, s.Len(), "at +%dms", step*100)
 	}
 }
+
+// TestMemoryStoreIncremental checks that a Spend after many entries
+// expired at once drops only a few of them, and that a key spent again
+// before its old entry was dropped stays spent.
+func TestMemoryStoreIncremental(t *testing.T) {
+	clk := newClock(t0)
+	s := NewMemoryStore(1000, clk.Now)
+	for i := range 1000 {
+		require.NoError(t, s.Spend(strconv.Itoa(i), t0.Add(time.Second)))
+	}
+	clk.Advance(2 * time.Second)
+
+	require.NoError(t, s.Spend("999", t0.Add(time.Minute)), "expired, so it may be spent again")
+	assert.Len(t, s.expiry, 1000+1-purgePerSpend, "one Spend drops only a few expired entries")
+	require.NoError(t, s.Spend("new", t0.Add(time.Minute)))
+	assert.Len(t, s.expiry, 1000+2-2*purgePerSpend)
+
+	assert.Equal(t, 2, s.Len())
+	assert.ErrorIs(t, s.Spend("999", t0.Add(time.Minute)), ErrReplayed, "its stale entry did not drop it")
+	assert.ErrorIs(t, s.Spend("new", t0.Add(time.Minute)), ErrReplayed)
+}
+
+// TestMemoryStoreFullOfExpired checks that a full store makes room by
+// dropping expired entries, however many are left.
+func TestMemoryStoreFullOfExpired(t *testing.T) {
+	clk := newClock(t0)
+	s := NewMemoryStore(100, clk.Now)
+	for i := range 100 {
+		require.NoError(t, s.Spend(strconv.Itoa(i), t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	clk.Advance(time.Second)
+	for i := range 100 {
+		require.NoError(t, s.Spend("new"+strconv.Itoa(i), clk.Now().Add(time.Minute)))
+	}
+	assert.ErrorIs(t, s.Spend("one more", clk.Now().Add(time.Minute)), ErrFull)
+	assert.Equal(t, 100, s.Len())
+}
