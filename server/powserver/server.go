@@ -147,6 +147,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
+	// Close ln before returning, whatever closed it first: a Close racing
+	// in another goroutine may not have released the socket yet, and
+	// nothing may connect once Serve has returned.
+	defer ln.Close()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 
