@@ -147,11 +147,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
-	// Close ln before returning, whatever closed it first: a Close racing
-	// in another goroutine may not have released the socket yet, and
-	// nothing may connect once Serve has returned.
+	// When ctx is done, wake Accept with a deadline and let this goroutine
+	// close ln: Close returns only once the socket is gone, so nothing can
+	// connect after Serve returned. (A Close from another goroutine may
+	// still be releasing the socket when Accept returns.)
 	defer ln.Close()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	stop := context.AfterFunc(ctx, func() {
+		if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+			d.SetDeadline(time.Unix(1, 0))
+			return
+		}
+		ln.Close()
+	})
 	defer stop()
 
 	var backoff time.Duration
