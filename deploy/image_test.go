@@ -349,6 +349,8 @@ func TestImageBinariesServeQuotes(t *testing.T) {
 func waitForFile(t *testing.T, path string, limit time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		b, err := os.ReadFile(path)
 		if s := strings.TrimSpace(string(b)); err == nil && s != "" {
@@ -357,6 +359,6 @@ func waitForFile(t *testing.T, path string, limit time.Duration) string {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not written within %v", path, limit)
 		}
-		time.Sleep(20 * time.Millisecond)
+		<-tick.C
 	}
 }
