@@ -10,13 +10,15 @@ import (
 	"github.com/powtcp/powtcp/quotes"
 )
 
-// Config is what a Server needs. The zero value of each field means its
-// default; Validate reports values that are out of range.
+// Config is what a Server needs. The zero value of each field but
+// Difficulty means its default (a Difficulty of 0 asks for no work, which
+// benchmarks use); Validate reports values that are out of range.
 type Config struct {
 	// Name identifies this service in the stamps' resource field
 	// ("<client-ip>@<name>"); replicas that share a MAC key share it too.
 	Name string
-	// Difficulty is the base number of leading zero bits a solution needs.
+	// Difficulty is the base number of leading zero bits a solution needs
+	// (command server defaults it to DefaultDifficulty).
 	Difficulty int
 	// MaxExtraBits caps what adaptive difficulty adds to Difficulty under load.
 	// A negative value turns adaptive difficulty off.
