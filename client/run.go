@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +39,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:10001", "server address")
+	fs.StringVar(&c.Addr, "addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(protocol.DefaultPort)), "server address")
 	fs.IntVar(&c.N, "n", 1, "number of sessions (quotes) to fetch")
 	fs.IntVar(&c.C, "c", 1, "sessions run concurrently")
 	fs.IntVar(&c.Workers, "workers", 0, "solver goroutines per session (0: one per CPU)")

@@ -14,6 +14,9 @@ import (
 // Version is the protocol version the server names first on every connection.
 const Version = "POWTCP/1"
 
+// DefaultPort is the TCP port a powtcp server listens on unless told otherwise.
+const DefaultPort = 10001
+
 // MaxLineLen is the largest line either side accepts, its "\n" included.
 // It is enforced while reading: a longer line is refused with
 // [ErrLineTooLong] before any buffer grows.

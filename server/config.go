@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/powserver"
 )
 
@@ -41,7 +42,7 @@ type setting struct {
 // config and validates it. Errors name the flag or variable at fault.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	c := config{
-		Addr:            ":10001",
+		Addr:            ":" + strconv.Itoa(protocol.DefaultPort),
 		LogFormat:       "",
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
@@ -97,7 +98,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	// The seed's HOST and PORT still work.
 	if host, port := getenv("HOST"), getenv("PORT"); host != "" || port != "" {
 		if port == "" {
-			port = "10001"
+			port = strconv.Itoa(protocol.DefaultPort)
 		}
 		c.Addr = net.JoinHostPort(host, port)
 	}

@@ -8,9 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"os"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/powtcp/powtcp/protocol"
 )
 
 //go:embed *.yaml
@@ -25,7 +25,7 @@ var manifestFS embed.FS
 
 // What the manifests must agree on with the server and the images.
 const (
-	protocolPort = 10001 // server/config.go: -addr default ":10001"
+	protocolPort = 10001 // protocol.DefaultPort: the server's and client's default
 	adminPort    = 9090  // deploy/BUILD.bazel: the server image's admin port
 	nonRootUser  = 65532 // deploy/BUILD.bazel: the images' user
 	serverRepo   = "/powtcp/server"
@@ -502,16 +502,7 @@ func TestSecretExampleIsNotAKey(t *testing.T) {
 	}
 }
 
-// The ports above are the server's defaults: checked against its source
-// when the repository is at hand (go test; Bazel's sandbox has only this
-// package).
+// The protocol port above is the server's and the client's default.
 func TestPortsMatchServerDefaults(t *testing.T) {
-	src, err := os.ReadFile("../../server/config.go")
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skip("server/config.go is not at hand")
-	}
-	require.NoError(t, err)
-	match := regexp.MustCompile(`(?m)^\s*Addr:\s*"(.*)",`).FindSubmatch(src)
-	require.NotNil(t, match, "server/config.go: no default Addr")
-	assert.Equal(t, protocolPort, port(t, string(match[1])), "the server's default -addr")
+	assert.Equal(t, protocolPort, protocol.DefaultPort)
 }

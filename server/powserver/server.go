@@ -396,7 +396,7 @@ func (s *Server) handle(conn net.Conn) {
 		s.metrics.refused.WithLabelValues(ref.reason).Inc()
 		s.count("refused-" + ref.reason)
 		s.warn.warn("connection refused: "+ref.reason, nil)
-		s.reply(conn, &protocol.Error{Code: protocol.CodeBusy, Reason: ref.msg})
+		s.write(conn, &protocol.Error{Code: protocol.CodeBusy, Reason: ref.msg}) // best effort: closing next
 		return
 	}
 	defer s.release(sess)
@@ -498,7 +498,7 @@ func (s *Server) gone(sess *session) string {
 }
 
 func (s *Server) refuse(conn net.Conn, code protocol.Code, reason string) (string, string) {
-	s.reply(conn, &protocol.Error{Code: code, Reason: reason})
+	s.write(conn, &protocol.Error{Code: code, Reason: reason}) // best effort: closing next
 	return string(code), reason
 }
 
@@ -520,11 +520,6 @@ const (
 	lingerTimeout = 200 * time.Millisecond
 	lingerBytes   = 16 << 10
 )
-
-// reply writes a last line, best effort: the connection closes next anyway.
-func (s *Server) reply(conn net.Conn, m protocol.Message) {
-	s.write(conn, m)
-}
 
 func (s *Server) write(conn net.Conn, m protocol.Message) error {
 	conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
