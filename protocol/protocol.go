@@ -171,7 +171,7 @@ func ParseChallenge(l string) (Challenge, error) {
 		return Challenge{}, fmt.Errorf("%w: want %q", ErrMalformed, "POWTCP/1 CHALLENGE <prefix> <window-ms>")
 	}
 	ms, err := strconv.ParseUint(f[3], 10, 31)
-	if err != nil || ms == 0 {
+	if err != nil || ms == 0 || f[3][0] == '0' { // one spelling per value: no leading zeros
 		return Challenge{}, fmt.Errorf("%w: window %.32q is not a positive number of milliseconds", ErrMalformed, f[3])
 	}
 	return Challenge{Prefix: f[2], Window: time.Duration(ms) * time.Millisecond}, nil

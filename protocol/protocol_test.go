@@ -118,6 +118,7 @@ func TestParseChallenge(t *testing.T) {
 		{"not powtcp", "HTTP/1.1 200 OK", Challenge{}, ErrMalformed},
 		{"missing window", "POWTCP/1 CHALLENGE " + prefix, Challenge{}, ErrMalformed},
 		{"zero window", "POWTCP/1 CHALLENGE " + prefix + " 0", Challenge{}, ErrMalformed},
+		{"leading zero in window", "POWTCP/1 CHALLENGE " + prefix + " 0100", Challenge{}, ErrMalformed},
 		{"negative window", "POWTCP/1 CHALLENGE " + prefix + " -5", Challenge{}, ErrMalformed},
 		{"huge window", "POWTCP/1 CHALLENGE " + prefix + " 99999999999999", Challenge{}, ErrMalformed},
 		{"extra field", "POWTCP/1 CHALLENGE " + prefix + " 5 x", Challenge{}, ErrMalformed},
