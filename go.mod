@@ -3,7 +3,7 @@ module github.com/powtcp/powtcp
 go 1.26.8
 
 require (
-	github.com/bazelbuild/rules_go v0.65.0
+	github.com/bazelbuild/rules_go v0.63.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/zap v1.28.0

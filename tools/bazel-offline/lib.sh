@@ -24,11 +24,23 @@ case :$PATH: in
   *) PATH=$PATH:/usr/local/go/bin ;;
 esac
 
-# Versions of what setup.sh takes from the Go module proxy. rules_go 0.65.0
-# and Gazelle 0.53.0 are a pair proven with Bazel 7.7.1 and Go 1.26.x;
-# Gazelle 0.54.0 needs a gazelle/v2 the proxy does not have.
-RULES_GO_VERSION=v0.65.0
-GAZELLE_VERSION=v0.53.0
+log() { printf '=== %s  %s\n' "$(date +%T)" "$*" >&2; }
+die() { printf 'tools/bazel: %s\n' "$*" >&2; exit 1; }
+
+# bazel_dep_version NAME: the version of NAME's bazel_dep in MODULE.bazel
+# (the one place it is written).
+bazel_dep_version() {
+  local v
+  v=$(sed 's/#.*//' "$TOOLS_DIR/../../MODULE.bazel" |
+      sed -nE 's/.*bazel_dep\(name = "'"$1"'", version = "([^"]+)".*/\1/p')
+  [ -n "$v" ] && [ "$(wc -l <<<"$v")" = 1 ] || die "MODULE.bazel: expected one bazel_dep(name = \"$1\", version = ...)"
+  echo "$v"
+}
+# What setup.sh takes from the Go module proxy: the rules_go and Gazelle
+# versions MODULE.bazel pins (both published in the Bazel Central Registry
+# and served by the Go module proxy; tools/check-registry checks the first).
+RULES_GO_VERSION=v$(bazel_dep_version rules_go)
+GAZELLE_VERSION=v$(bazel_dep_version gazelle)
 # Gazelle >= 0.50 keeps part of its code in the nested Go module
 # github.com/bazel-contrib/bazel-gazelle/v2 (directory v2/), which the module
 # zip of Gazelle leaves out; this is the version Gazelle 0.53.0 requires.
@@ -37,8 +49,6 @@ GAZELLE_V2_VERSION=v2.0.0-3
 # version Gazelle 0.53.0 itself requires.
 BUILDOZER_VERSION=v0.0.0-20250930140053-2eb4fccefb52
 
-log() { printf '=== %s  %s\n' "$(date +%T)" "$*" >&2; }
-die() { printf 'tools/bazel: %s\n' "$*" >&2; exit 1; }
 
 # The Go environment variables that reach `go mod download` inside the chroot
 # (Gazelle's go_deps fetcher) and that setup.sh uses on the host. Their values
@@ -80,6 +90,7 @@ setup_key() {
   {
     find "$TOOLS_DIR" -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 cat
     sed 's/#.*//' "$1/MODULE.bazel" | tr '\n' ' ' | grep -oE 'go_sdk\.[a-z_]+\([^)]*\)' || true
+    echo "$RULES_GO_VERSION $GAZELLE_VERSION"
     grep -E '^[a-z_]+:offline[[:space:]]' "$1/.bazelrc" 2>/dev/null || true
     cat "$STATE/done" 2>/dev/null || echo "no set-up"
   } | sha256sum | cut -c1-16
