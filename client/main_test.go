@@ -90,3 +90,61 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, 6, rep.Bits)
 	assert.Contains(t, errOut.String(), "2 sessions: bad-solution=2")
 }
+
+// cancelWriter cancels a context on its first write.
+type cancelWriter struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(p []byte) (int, error) {
+	w.cancel()
+	return w.Buffer.Write(p)
+}
+
+// firstOnlyServer serves the first connection and holds every later one
+// silent until the client hangs up.
+func firstOnlyServer(t *testing.T) string {
+	t.Helper()
+	m, err := hashcash.NewMinter(hashcash.MinterConfig{Key: []byte("0123456789abcdef"), TTL: time.Minute})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for first := true; ; first = false {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if first {
+				protocol.Write(conn, protocol.Challenge{Prefix: m.Challenge(1, "t"), Window: 5 * time.Second})
+				if _, err := protocol.NewReader(conn).ReadSolution(); err == nil {
+					protocol.Write(conn, protocol.Quote{Text: "Know thyself. — Proverb"})
+				}
+			} else {
+				io.Copy(io.Discard, conn) // until the client closes
+			}
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// A run cancelled mid-way counts every session it did not serve as failed,
+// the one under way and those never started. Under go test -race this
+// caught the count being written outside the workers' lock: the second
+// worker's session fails (cancelled) while the feeder counts the rest.
+func TestRunCancelled(t *testing.T) {
+	addr := firstOnlyServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelWriter{cancel: cancel}
+	var errOut bytes.Buffer
+	failed := run(ctx, config{Addr: addr, N: 20, C: 2, Workers: 1, Timeout: 10 * time.Second}, out, &errOut)
+	assert.Equal(t, 19, failed, errOut.String())
+	assert.Equal(t, "Know thyself. — Proverb\n", out.String())
+}

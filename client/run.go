@@ -108,7 +108,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (failed int)
 			for i := range next {
 				rep := session(ctx, cfg, i, stderr)
 				mu.Lock()
-				print(cfg, rep, stdout, stderr)
+				printReport(cfg, rep, stdout, stderr)
 				key := "served"
 				if rep.Error != "" {
 					key = cmp.Or(rep.Code, "error")
@@ -124,7 +124,9 @@ feed:
 		select {
 		case next <- i + 1:
 		case <-ctx.Done():
-			failed += cfg.N - i
+			mu.Lock()
+			failed += cfg.N - i // never started
+			mu.Unlock()
 			break feed
 		}
 	}
@@ -165,7 +167,7 @@ func session(ctx context.Context, cfg config, i int, stderr io.Writer) report {
 	return rep
 }
 
-func print(cfg config, rep report, stdout, stderr io.Writer) {
+func printReport(cfg config, rep report, stdout, stderr io.Writer) {
 	if cfg.JSON {
 		json.NewEncoder(stdout).Encode(rep)
 		return
