@@ -36,6 +36,7 @@ type config struct {
 type setting struct {
 	flag, env, usage string
 	value            flag.Value
+	field            string // the powserver.Config field it sets, if any
 }
 
 // parseConfig reads args and the environment (through getenv) into a
@@ -46,44 +47,32 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		LogFormat:       "",
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
-		Server: powserver.Config{
-			Name:            powserver.DefaultName,
-			Difficulty:      powserver.DefaultDifficulty,
-			MaxExtraBits:    powserver.DefaultMaxExtraBits,
-			Alg:             hashcash.SHA256,
-			ChallengeTTL:    powserver.DefaultChallengeTTL,
-			ClientHashRate:  powserver.DefaultClientHashRate,
-			MinSolveWindow:  powserver.DefaultMinSolveWindow,
-			WriteTimeout:    powserver.DefaultWriteTimeout,
-			MaxConns:        powserver.DefaultMaxConns,
-			MaxConnsPerIP:   powserver.DefaultMaxConnsPerIP,
-			ReplayCacheSize: powserver.DefaultReplayCacheSize,
-		},
+		Server:          powserver.DefaultConfig(),
 	}
 	var key hexKey
 	alg := algValue{&c.Server.Alg}
 	settings := []setting{
-		{"addr", "POWTCP_ADDR", "protocol listen address (HOST and PORT, as in the seed, also work)", (*stringValue)(&c.Addr)},
-		{"addr-file", "POWTCP_ADDR_FILE", "write the bound listen address to this file once listening (for tests and scripts)", (*stringValue)(&c.AddrFile)},
-		{"admin-addr", "POWTCP_ADMIN_ADDR", "admin HTTP listen address for /metrics, /healthz, /readyz (off when empty)", (*stringValue)(&c.AdminAddr)},
-		{"pprof", "PPROF_ENABLED", "serve /debug/pprof/ on the admin address", (*boolValue)(&c.Pprof)},
-		{"name", "POWTCP_NAME", "service name in the stamps' resource field; replicas share it", (*stringValue)(&c.Server.Name)},
-		{"difficulty", "POW_DIFFICULTY", "base difficulty in leading zero bits (0..32)", (*intValue)(&c.Server.Difficulty)},
-		{"max-extra-bits", "POW_MAX_EXTRA_BITS", "most bits adaptive difficulty adds under load (-1: off)", (*intValue)(&c.Server.MaxExtraBits)},
-		{"alg", "POW_ALG", "proof-of-work hash: sha256, or sha1 for the reference hashcash tool", alg},
-		{"key-file", "POW_KEY_FILE", "file holding the challenge MAC key (hex, at least 16 bytes); replicas share it", (*stringValue)(&c.KeyFile)},
-		{"key", "POW_KEY", "challenge MAC key in hex (prefer -key-file); random per start when unset", &key},
-		{"challenge-ttl", "POW_CHALLENGE_TTL", "how long a challenge stays redeemable", (*durationValue)(&c.Server.ChallengeTTL)},
-		{"client-hash-rate", "POW_CLIENT_HASH_RATE", "hashes/s of the slowest client the solve window is sized for", (*floatValue)(&c.Server.ClientHashRate)},
-		{"min-solve-window", "POW_MIN_SOLVE_WINDOW", "least time a client gets to answer", (*durationValue)(&c.Server.MinSolveWindow)},
-		{"write-timeout", "POWTCP_WRITE_TIMEOUT", "deadline of each write to a client", (*durationValue)(&c.Server.WriteTimeout)},
-		{"max-conns", "POWTCP_MAX_CONNS", "connections in flight; when full the oldest unanswered handshake is closed", (*intValue)(&c.Server.MaxConns)},
-		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", "connections in flight per client address (IPv6: per /64)", (*intValue)(&c.Server.MaxConnsPerIP)},
-		{"replay-cache-size", "POWTCP_REPLAY_CACHE_SIZE", "redeemed challenges remembered until they expire", (*intValue)(&c.Server.ReplayCacheSize)},
-		{"quotes", "QUOTES_FILE", "quotes file, one 'text|author' per line (the embedded collection when empty)", (*stringValue)(&c.QuotesFile)},
-		{"shutdown-timeout", "POWTCP_SHUTDOWN_TIMEOUT", "how long shutdown waits for in-flight sessions", (*durationValue)(&c.ShutdownTimeout)},
-		{"log-format", "LOG_FORMAT", "json or console (default: console on a terminal, json otherwise)", (*stringValue)(&c.LogFormat)},
-		{"log-level", "LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+		{"addr", "POWTCP_ADDR", "protocol listen address (HOST and PORT, as in the seed, also work)", (*stringValue)(&c.Addr), ""},
+		{"addr-file", "POWTCP_ADDR_FILE", "write the bound listen address to this file once listening (for tests and scripts)", (*stringValue)(&c.AddrFile), ""},
+		{"admin-addr", "POWTCP_ADMIN_ADDR", "admin HTTP listen address for /metrics, /healthz, /readyz (off when empty)", (*stringValue)(&c.AdminAddr), ""},
+		{"pprof", "PPROF_ENABLED", "serve /debug/pprof/ on the admin address", (*boolValue)(&c.Pprof), ""},
+		{"name", "POWTCP_NAME", "service name in the stamps' resource field; replicas share it", (*stringValue)(&c.Server.Name), "Name"},
+		{"difficulty", "POW_DIFFICULTY", "base difficulty in leading zero bits (0..32)", (*intValue)(&c.Server.Difficulty), "Difficulty"},
+		{"max-extra-bits", "POW_MAX_EXTRA_BITS", "most bits adaptive difficulty adds under load (0 or -1: off)", (*intValue)(&c.Server.MaxExtraBits), "MaxExtraBits"},
+		{"alg", "POW_ALG", "proof-of-work hash: sha256, or sha1 for the reference hashcash tool", alg, "Alg"},
+		{"key-file", "POW_KEY_FILE", "file holding the challenge MAC key (hex, at least 16 bytes); replicas share it", (*stringValue)(&c.KeyFile), ""},
+		{"key", "POW_KEY", "challenge MAC key in hex (prefer -key-file); random per start when unset", &key, "Key"},
+		{"challenge-ttl", "POW_CHALLENGE_TTL", "how long a challenge stays redeemable", (*durationValue)(&c.Server.ChallengeTTL), "ChallengeTTL"},
+		{"client-hash-rate", "POW_CLIENT_HASH_RATE", "hashes/s of the slowest client the solve window is sized for", (*floatValue)(&c.Server.ClientHashRate), "ClientHashRate"},
+		{"min-solve-window", "POW_MIN_SOLVE_WINDOW", "least time a client gets to answer", (*durationValue)(&c.Server.MinSolveWindow), "MinSolveWindow"},
+		{"write-timeout", "POWTCP_WRITE_TIMEOUT", "deadline of each write to a client", (*durationValue)(&c.Server.WriteTimeout), "WriteTimeout"},
+		{"max-conns", "POWTCP_MAX_CONNS", "connections in flight; when full the oldest unanswered handshake is closed", (*intValue)(&c.Server.MaxConns), "MaxConns"},
+		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", "connections in flight per client address (IPv6: per /64)", (*intValue)(&c.Server.MaxConnsPerIP), "MaxConnsPerIP"},
+		{"replay-cache-size", "POWTCP_REPLAY_CACHE_SIZE", "redeemed challenges remembered until they expire", (*intValue)(&c.Server.ReplayCacheSize), "ReplayCacheSize"},
+		{"quotes", "QUOTES_FILE", "quotes file, one 'text|author' per line (the embedded collection when empty)", (*stringValue)(&c.QuotesFile), ""},
+		{"shutdown-timeout", "POWTCP_SHUTDOWN_TIMEOUT", "how long shutdown waits for in-flight sessions", (*durationValue)(&c.ShutdownTimeout), ""},
+		{"log-format", "LOG_FORMAT", "json or console (default: console on a terminal, json otherwise)", (*stringValue)(&c.LogFormat), ""},
+		{"log-level", "LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel), ""},
 	}
 
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
@@ -127,10 +116,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		c.Server.Key = k
 	}
-	return c, c.validate()
+	return c, c.validate(settings)
 }
 
-func (c config) validate() error {
+// validate checks c; errors about a powserver.Config field name its flag.
+func (c config) validate(settings []setting) error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("-addr %q: %w", c.Addr, err))
@@ -157,7 +147,19 @@ func (c config) validate() error {
 		errs = append(errs, fmt.Errorf("-shutdown-timeout %v: want a positive duration", c.ShutdownTimeout))
 	}
 	if err := c.Server.Validate(); err != nil {
-		errs = append(errs, err)
+		flags := map[string]string{}
+		for _, s := range settings {
+			if s.field != "" {
+				flags[s.field] = "-" + s.flag
+			}
+		}
+		for _, err := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var fe *powserver.FieldError
+			if errors.As(err, &fe) && flags[fe.Field] != "" {
+				err = fmt.Errorf("%s %v: want %s", flags[fe.Field], fe.Value, fe.Want)
+			}
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,7 +73,7 @@ func TestParseConfigErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"difficulty out of range", []string{"-difficulty", "33"}, nil, "difficulty 33: want 0..32"},
+		{"difficulty out of range", []string{"-difficulty", "33"}, nil, "-difficulty 33: want 0..32"},
 		{"bad env int", nil, map[string]string{"POW_DIFFICULTY": "hard"}, `POW_DIFFICULTY="hard": not an integer`},
 		{"bad alg", []string{"-alg", "md5"}, nil, "md5"},
 		{"short key", []string{"-key", "00ff"}, nil, "2 bytes: want at least 16"},
@@ -81,9 +82,19 @@ func TestParseConfigErrors(t *testing.T) {
 		{"pprof without admin", []string{"-pprof"}, nil, "-pprof needs -admin-addr"},
 		{"bad log level", []string{"-log-level", "loud"}, nil, "-log-level"},
 		{"bad log format", []string{"-log-format", "xml"}, nil, "-log-format"},
-		{"window over ttl", []string{"-challenge-ttl", "1s", "-min-solve-window", "2s"}, nil, "exceeds challenge TTL"},
-		{"per-ip over cap", []string{"-max-conns", "10", "-max-conns-per-ip", "20"}, nil, "per-IP cap 20 exceeds connection cap 10"},
-		{"bad name", []string{"-name", "a:b"}, nil, `name "a:b"`},
+		{"window over ttl", []string{"-challenge-ttl", "1s", "-min-solve-window", "2s"}, nil, "-min-solve-window 2s: want at most the challenge TTL 1s"},
+		{"per-ip over cap", []string{"-max-conns", "10", "-max-conns-per-ip", "20"}, nil, "-max-conns-per-ip 20: want at most the connection cap 10"},
+		{"bad name", []string{"-name", "a:b"}, nil, `-name "a:b"`},
+		// Found by an outside test: a long name was accepted, then the first
+		// connection crashed the process (resource over 256 bytes).
+		{"long name", []string{"-name", strings.Repeat("n", 241)}, nil, "-name of 241 characters: want at most 216"},
+		{"empty name", []string{"-name", ""}, map[string]string{"POWTCP_NAME": ""}, `-name "": want a name`},
+		{"zero conns", []string{"-max-conns", "0"}, nil, "-max-conns 0: want at least 1"},
+		{"zero replay cache", []string{"-replay-cache-size", "0"}, nil, "-replay-cache-size 0: want at least 1"},
+		{"zero ttl", []string{"-challenge-ttl", "0s"}, nil, "-challenge-ttl 0s: want a positive duration"},
+		{"zero hash rate", []string{"-client-hash-rate", "0"}, nil, "-client-hash-rate 0: want a positive number"},
+		{"extra bits below -1", []string{"-max-extra-bits", "-2"}, nil, "-max-extra-bits -2"},
+		{"too many bits", []string{"-difficulty", "32", "-max-extra-bits", "9"}, nil, "-max-extra-bits 9: want at most 8"},
 		{"stray argument", []string{"extra"}, nil, "unexpected arguments"},
 		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined"},
 	}

@@ -4,28 +4,32 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/quotes"
 )
 
-// Config is what a Server needs. The zero value of each field but
-// Difficulty means its default (a Difficulty of 0 asks for no work, which
-// benchmarks use); Validate reports values that are out of range.
+// Config is what a Server needs. Start from DefaultConfig: New takes every
+// numeric field as it is (a zero MaxExtraBits means no adaptive bits, a
+// zero Difficulty asks for no work) and refuses values that make no sense.
+// Only the nil fields Key, Quotes, Spent and Now stand for something, as
+// their comments say.
 type Config struct {
 	// Name identifies this service in the stamps' resource field
 	// ("<client-ip>@<name>"); replicas that share a MAC key share it too.
+	// At most MaxNameLen characters.
 	Name string
-	// Difficulty is the base number of leading zero bits a solution needs
-	// (command server defaults it to DefaultDifficulty).
+	// Difficulty is the base number of leading zero bits a solution needs,
+	// 0..MaxDifficulty; 0 asks for no work (benchmarks use it).
 	Difficulty int
-	// MaxExtraBits caps what adaptive difficulty adds to Difficulty under load.
-	// A negative value turns adaptive difficulty off.
+	// MaxExtraBits caps what adaptive difficulty adds to Difficulty under
+	// load: 0 or -1 turns adaptive difficulty off.
 	MaxExtraBits int
 	// Alg is the hash of the proof of work.
 	Alg hashcash.Alg
-	// Key is the HMAC key of the challenges; random per start when empty.
+	// Key is the HMAC key of the challenges; random per start when nil.
 	Key []byte
 	// ChallengeTTL is how long an issued challenge stays redeemable.
 	ChallengeTTL time.Duration
@@ -36,12 +40,13 @@ type Config struct {
 	MinSolveWindow time.Duration
 	// WriteTimeout bounds each write to a client.
 	WriteTimeout time.Duration
-	// MaxConns caps the connections in flight; when full, the oldest
-	// connection still waiting for its solution is closed to make room.
+	// MaxConns caps the connections in flight; when full, a connection
+	// still waiting for its solution is closed to make room.
 	MaxConns int
 	// MaxConnsPerIP caps one client address's connections in flight.
 	MaxConnsPerIP int
-	// ReplayCacheSize caps the challenges remembered as redeemed.
+	// ReplayCacheSize caps the challenges remembered as redeemed (by the
+	// in-memory store, when Spent is nil).
 	ReplayCacheSize int
 	// Quotes is what is handed out; the embedded collection when nil.
 	Quotes *quotes.Collection
@@ -53,87 +58,102 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Defaults, as documented in the README.
+// Limits of the settings.
 const (
-	DefaultName            = "powtcp"
-	DefaultDifficulty      = 20
-	DefaultMaxExtraBits    = 6
-	DefaultChallengeTTL    = 60 * time.Second
-	DefaultClientHashRate  = 1e6
-	DefaultMinSolveWindow  = 2 * time.Second
-	DefaultWriteTimeout    = 5 * time.Second
-	DefaultMaxConns        = 10000
-	DefaultMaxConnsPerIP   = 64
-	DefaultReplayCacheSize = 1 << 20
+	// MaxDifficulty is the largest base difficulty.
+	MaxDifficulty = 32
+	// MaxTotalBits is the largest difficulty with adaptive bits added.
+	MaxTotalBits = 40
+	// MaxNameLen is the longest Name: the resource "<client>@<name>" of the
+	// longest client key must fit in hashcash.MaxResourceLen.
+	MaxNameLen = hashcash.MaxResourceLen - 1 - maxClientKeyLen
 )
 
-// withDefaults returns c with every zero field set to its default.
-func (c Config) withDefaults() Config {
-	set := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
+// DefaultConfig returns the defaults documented in the README; command
+// server starts from it, and so do the tests.
+func DefaultConfig() Config {
+	return Config{
+		Name:            "powtcp",
+		Difficulty:      20,
+		MaxExtraBits:    6,
+		Alg:             hashcash.SHA256,
+		ChallengeTTL:    60 * time.Second,
+		ClientHashRate:  1e6,
+		MinSolveWindow:  2 * time.Second,
+		WriteTimeout:    5 * time.Second,
+		MaxConns:        10000,
+		MaxConnsPerIP:   64,
+		ReplayCacheSize: 1 << 20,
 	}
-	setD := func(p *time.Duration, v time.Duration) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	if c.Name == "" {
-		c.Name = DefaultName
-	}
-	set(&c.MaxExtraBits, DefaultMaxExtraBits)
-	set(&c.MaxConns, DefaultMaxConns)
-	set(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
-	set(&c.ReplayCacheSize, DefaultReplayCacheSize)
-	setD(&c.ChallengeTTL, DefaultChallengeTTL)
-	setD(&c.MinSolveWindow, DefaultMinSolveWindow)
-	setD(&c.WriteTimeout, DefaultWriteTimeout)
-	if c.Alg == 0 {
-		c.Alg = hashcash.SHA256
-	}
-	if c.ClientHashRate == 0 {
-		c.ClientHashRate = DefaultClientHashRate
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return c
 }
 
-// Validate reports every out-of-range field at once.
+// FieldError is a setting New refuses: Field is the Config field's name.
+type FieldError struct {
+	Field string
+	Value any
+	Want  string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s %v: want %s", e.Field, e.Value, e.Want) }
+
+// Validate reports every out-of-range field at once, each as a *FieldError.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.Difficulty < 0 || c.Difficulty > 32 {
-		bad("difficulty %d: want 0..32 bits", c.Difficulty)
+	bad := func(field string, v any, want string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Value: v, Want: fmt.Sprintf(want, args...)})
 	}
-	if c.MaxExtraBits > 0 && c.Difficulty+c.MaxExtraBits > 40 {
-		bad("difficulty %d + max extra bits %d: want at most 40 bits", c.Difficulty, c.MaxExtraBits)
-	}
-	if c.Key != nil && len(c.Key) < 16 {
-		bad("MAC key of %d bytes: want at least 16", len(c.Key))
-	}
-	if c.ChallengeTTL < 0 || c.MinSolveWindow < 0 || c.WriteTimeout < 0 {
-		bad("durations must not be negative")
-	}
-	if c.MinSolveWindow > c.ChallengeTTL && c.ChallengeTTL > 0 {
-		bad("min solve window %v exceeds challenge TTL %v", c.MinSolveWindow, c.ChallengeTTL)
-	}
-	if c.ClientHashRate < 0 || math.IsNaN(c.ClientHashRate) || math.IsInf(c.ClientHashRate, 0) {
-		bad("client hash rate %v: want a positive number", c.ClientHashRate)
-	}
-	if c.MaxConns < 0 || c.MaxConnsPerIP < 0 || c.ReplayCacheSize < 0 {
-		bad("caps must not be negative")
-	}
-	if c.MaxConnsPerIP > 0 && c.MaxConns > 0 && c.MaxConnsPerIP > c.MaxConns {
-		bad("per-IP cap %d exceeds connection cap %d", c.MaxConnsPerIP, c.MaxConns)
+	switch {
+	case c.Name == "":
+		bad("Name", `""`, "a name (it goes into the stamp's resource)")
+	case len(c.Name) > MaxNameLen:
+		bad("Name", fmt.Sprintf("of %d characters", len(c.Name)), "at most %d (the stamp's resource is at most %d bytes)", MaxNameLen, hashcash.MaxResourceLen)
 	}
 	for _, r := range c.Name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
-			bad("name %q: want letters, digits, '.', '-' or '_' (it goes into the stamp's resource)", c.Name)
+			bad("Name", strconv.Quote(c.Name), "letters, digits, '.', '-' or '_' (it goes into the stamp's resource)")
 			break
 		}
+	}
+	if c.Difficulty < 0 || c.Difficulty > MaxDifficulty {
+		bad("Difficulty", c.Difficulty, "0..%d bits", MaxDifficulty)
+	}
+	if c.MaxExtraBits < -1 {
+		bad("MaxExtraBits", c.MaxExtraBits, "-1 or more (-1 and 0: no adaptive bits)")
+	} else if c.Difficulty+max(c.MaxExtraBits, 0) > MaxTotalBits {
+		bad("MaxExtraBits", c.MaxExtraBits, "at most %d with difficulty %d (%d bits in all)", MaxTotalBits-c.Difficulty, c.Difficulty, MaxTotalBits)
+	}
+	switch c.Alg {
+	case hashcash.SHA256, hashcash.SHA1:
+	default:
+		bad("Alg", int(c.Alg), "sha256 or sha1")
+	}
+	if c.Key != nil && len(c.Key) < hashcash.MinKeyLen {
+		bad("Key", fmt.Sprintf("of %d bytes", len(c.Key)), "at least %d bytes", hashcash.MinKeyLen)
+	}
+	if c.ChallengeTTL <= 0 {
+		bad("ChallengeTTL", c.ChallengeTTL, "a positive duration")
+	}
+	if c.MinSolveWindow <= 0 {
+		bad("MinSolveWindow", c.MinSolveWindow, "a positive duration")
+	} else if c.MinSolveWindow > c.ChallengeTTL && c.ChallengeTTL > 0 {
+		bad("MinSolveWindow", c.MinSolveWindow, "at most the challenge TTL %v", c.ChallengeTTL)
+	}
+	if c.WriteTimeout <= 0 {
+		bad("WriteTimeout", c.WriteTimeout, "a positive duration")
+	}
+	if !(c.ClientHashRate > 0) || math.IsInf(c.ClientHashRate, 0) {
+		bad("ClientHashRate", c.ClientHashRate, "a positive number of hashes per second")
+	}
+	if c.MaxConns < 1 {
+		bad("MaxConns", c.MaxConns, "at least 1")
+	}
+	if c.MaxConnsPerIP < 1 {
+		bad("MaxConnsPerIP", c.MaxConnsPerIP, "at least 1")
+	} else if c.MaxConns >= 1 && c.MaxConnsPerIP > c.MaxConns {
+		bad("MaxConnsPerIP", c.MaxConnsPerIP, "at most the connection cap %d", c.MaxConns)
+	}
+	if c.Spent == nil && c.ReplayCacheSize < 1 {
+		bad("ReplayCacheSize", c.ReplayCacheSize, "at least 1")
 	}
 	return errors.Join(errs...)
 }

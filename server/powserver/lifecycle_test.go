@@ -54,7 +54,7 @@ func TestShutdownDeadline(t *testing.T) {
 
 // Serve returns when its context is done.
 func TestServeContext(t *testing.T) {
-	srv, err := New(Config{Key: testKey}, nil, nil)
+	srv, err := New(testConfig(Config{}), nil, nil)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

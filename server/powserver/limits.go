@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -67,7 +68,9 @@ type ipState struct {
 }
 
 // clientKey is the address a per-client limit applies to: the IPv4 address,
-// or the /64 of an IPv6 address (one host usually owns a whole /64).
+// or the /64 of an IPv6 address (one host usually owns a whole /64). A
+// remote address that is no IP address (a unix socket's) gives the zero
+// Addr: such clients share one key.
 func clientKey(a net.Addr) netip.Addr {
 	var ip netip.Addr
 	switch a := a.(type) {
@@ -86,3 +89,17 @@ func clientKey(a net.Addr) netip.Addr {
 	}
 	return ip
 }
+
+// clientKeyString is a client key as the stamp's resource carries it:
+// without ':' (the reference hashcash tool splits on it), "local" for the
+// zero key.
+func clientKeyString(k netip.Addr) string {
+	if !k.IsValid() {
+		return "local"
+	}
+	return strings.ReplaceAll(k.String(), ":", "-")
+}
+
+// maxClientKeyLen is the longest clientKeyString: an IPv6 address in full
+// (a /64 key is shorter, but the bound need not depend on that).
+const maxClientKeyLen = len("ffff-ffff-ffff-ffff-ffff-ffff-ffff-ffff")

@@ -4,9 +4,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the server's Prometheus metrics. Create them with NewMetrics
-// on the registry the admin endpoint serves; there are no global metrics.
-type Metrics struct {
+// metrics are the server's Prometheus metrics, registered by newMetrics on
+// the registry the admin endpoint serves; there are no global metrics.
+type metrics struct {
 	sessions          *prometheus.CounterVec
 	refused           *prometheus.CounterVec
 	difficulty        prometheus.Gauge
@@ -15,11 +15,12 @@ type Metrics struct {
 	solveTimeouts     prometheus.Counter
 	quotesServed      prometheus.Counter
 	acceptErrors      prometheus.Counter
+	panics            prometheus.Counter
 }
 
-// NewMetrics creates the server's metrics and registers them on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
+// newMetrics creates the server's metrics and registers them on reg.
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powtcp_sessions_total",
 			Help: "Sessions that got a challenge, by outcome: served, an error code (bad-solution, forged, expired, replayed, too-slow, malformed, ...), gone (client hung up) or evicted (closed to make room).",
@@ -53,8 +54,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "powtcp_accept_errors_total",
 			Help: "Errors returned by accept (for example EMFILE); the server backs off and keeps accepting.",
 		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "powtcp_session_panics_total",
+			Help: "Sessions that panicked; each one's connection was closed and the server went on.",
+		}),
 	}
 	reg.MustRegister(m.sessions, m.refused, m.difficulty, m.handshakes, m.handshakeDuration,
-		m.solveTimeouts, m.quotesServed, m.acceptErrors)
+		m.solveTimeouts, m.quotesServed, m.acceptErrors, m.panics)
 	return m
 }

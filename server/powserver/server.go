@@ -15,7 +15,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,11 +39,12 @@ type Server struct {
 	minter  *hashcash.Minter
 	spent   hashcash.SpentStore
 	quotes  *quotes.Collection
-	metrics *Metrics
+	metrics *metrics
 
-	readers  sync.Pool // of *protocol.Reader
-	shutdown atomic.Bool
-	wg       sync.WaitGroup // Serve loops and sessions
+	readers     sync.Pool // of *protocol.Reader
+	shutdown    atomic.Bool
+	panicLogged atomic.Bool    // the first session panic was logged with its stack
+	wg          sync.WaitGroup // Serve loops and sessions
 
 	mu         sync.Mutex
 	listeners  map[net.Listener]struct{}
@@ -72,7 +73,9 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -97,7 +100,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		minter:    minter,
 		spent:     cfg.Spent,
 		quotes:    cfg.Quotes,
-		metrics:   NewMetrics(reg),
+		metrics:   newMetrics(reg),
 		listeners: map[net.Listener]struct{}{},
 		sessions:  map[*session]struct{}{},
 		clients:   map[netip.Addr]*ipState{},
@@ -358,7 +361,7 @@ func (s *Server) pruneClients(now time.Time) {
 // client: idle sockets cost the server memory, which eviction bounds, not
 // CPU, and making honest clients solve harder would not free any.
 func (s *Server) bitsLocked(st *ipState, now time.Time) int {
-	if s.cfg.MaxExtraBits < 0 {
+	if s.cfg.MaxExtraBits <= 0 {
 		return s.cfg.Difficulty
 	}
 	load := min(extraBits(s.accepts.at(now), calmAcceptRate), s.cfg.MaxExtraBits)
@@ -383,13 +386,28 @@ func (s *Server) bitsLocked(st *ipState, now time.Time) int {
 
 // resource binds a stamp to the client address and this service, without
 // ':' (the reference hashcash tool splits on it): "127.0.0.1@powtcp".
+// Clients of a listener without IP addresses (a unix socket) share one
+// key, "local".
 func (s *Server) resource(client netip.Addr) string {
-	return strings.ReplaceAll(client.String(), ":", "-") + "@" + s.cfg.Name
+	return clientKeyString(client) + "@" + s.cfg.Name
 }
 
-// handle runs one connection from accept to close.
+// handle runs one connection from accept to close. A panic in it ends
+// this session only: the connection is closed, the panic counted, and the
+// first one logged with its stack (later ones go to the aggregated warnings).
 func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			s.metrics.panics.Inc()
+			if s.panicLogged.CompareAndSwap(false, true) {
+				s.log.Error("session panicked; connection closed (later panics are counted in the warnings)",
+					zap.Any("panic", r), zap.Stringer("remote", conn.RemoteAddr()), zap.ByteString("stack", debug.Stack()))
+			} else {
+				s.warn.warn("session panicked", fmt.Errorf("%v", r))
+			}
+		}
+	}()
 	start := s.cfg.Now()
 	sess, bits, ref := s.admit(conn, start)
 	if ref != nil {

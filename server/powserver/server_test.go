@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -48,8 +49,21 @@ type testServer struct {
 	done  chan error // Serve's result
 }
 
-// start serves cfg on 127.0.0.1:0 with test-friendly defaults: difficulty 8,
-// fixed key, no adaptive difficulty, an injected clock.
+// testConfig is DefaultConfig with test-friendly settings (difficulty 8,
+// a fixed key, no adaptive difficulty), then every non-zero field of over.
+func testConfig(over Config) Config {
+	cfg := DefaultConfig()
+	cfg.Difficulty, cfg.MaxExtraBits, cfg.Key = 8, 0, testKey
+	dst, src := reflect.ValueOf(&cfg).Elem(), reflect.ValueOf(over)
+	for i := range src.NumField() {
+		if f := src.Field(i); !f.IsZero() {
+			dst.Field(i).Set(f)
+		}
+	}
+	return cfg
+}
+
+// start serves testConfig(cfg) on 127.0.0.1:0 with an injected clock.
 func start(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	return startOn(t, cfg, nil)
@@ -58,15 +72,7 @@ func start(t *testing.T, cfg Config) *testServer {
 func startOn(t *testing.T, cfg Config, wrap func(net.Listener) net.Listener) *testServer {
 	t.Helper()
 	ts := &testServer{clock: newClock(), reg: prometheus.NewRegistry(), done: make(chan error, 1)}
-	if cfg.Difficulty == 0 {
-		cfg.Difficulty = 8
-	}
-	if cfg.MaxExtraBits == 0 {
-		cfg.MaxExtraBits = -1
-	}
-	if cfg.Key == nil {
-		cfg.Key = testKey
-	}
+	cfg = testConfig(cfg)
 	cfg.Now = ts.clock.Now
 	srv, err := New(cfg, zaptest.NewLogger(t), ts.reg)
 	require.NoError(t, err)
@@ -215,7 +221,7 @@ func TestServeRefusesBadAnswers(t *testing.T) {
 		}, protocol.CodeWrongAlg},
 		{"expired", func(t *testing.T, ts *testServer, prefix string) string {
 			s := solve(t, prefix)
-			ts.clock.Add(DefaultChallengeTTL + time.Second)
+			ts.clock.Add(DefaultConfig().ChallengeTTL + time.Second)
 			return "SOLUTION " + s + "\n"
 		}, protocol.CodeExpired},
 	}

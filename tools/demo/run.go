@@ -115,12 +115,12 @@ func run(ctx context.Context, cfg config, log *zap.Logger) (*summary, error) {
 	}
 	dialers := sourceDialers(cfg.IPs, log)
 
-	srv, err := powserver.New(powserver.Config{
-		Difficulty: cfg.Difficulty,
-		// The clients share one machine; allow -c of them on one address
-		// should they all come from 127.0.0.1. Adaptive difficulty stays on.
-		MaxConnsPerIP: max(powserver.DefaultMaxConnsPerIP, cfg.C),
-	}, log.Named("server"), nil)
+	scfg := powserver.DefaultConfig()
+	scfg.Difficulty = cfg.Difficulty
+	// The clients share one machine; allow -c of them on one address should
+	// they all come from 127.0.0.1. Adaptive difficulty stays on.
+	scfg.MaxConnsPerIP = max(scfg.MaxConnsPerIP, cfg.C)
+	srv, err := powserver.New(scfg, log.Named("server"), nil)
 	if err != nil {
 		return nil, err
 	}

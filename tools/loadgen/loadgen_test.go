@@ -42,14 +42,11 @@ func TestMain(m *testing.M) {
 // caps so that eviction and refusals happen.
 func startServer(t *testing.T) string {
 	t.Helper()
-	srv, err := powserver.New(powserver.Config{
-		Difficulty:     6,
-		MaxExtraBits:   2,
-		ChallengeTTL:   2 * time.Second,
-		MinSolveWindow: time.Second,
-		MaxConns:       200,
-		MaxConnsPerIP:  16,
-	}, nil, nil)
+	cfg := powserver.DefaultConfig()
+	cfg.Difficulty, cfg.MaxExtraBits = 6, 2
+	cfg.ChallengeTTL, cfg.MinSolveWindow = 2*time.Second, time.Second
+	cfg.MaxConns, cfg.MaxConnsPerIP = 200, 16
+	srv, err := powserver.New(cfg, nil, nil)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -198,7 +195,7 @@ func TestBaselineServers(t *testing.T) {
 		assert.NoError(t, c.stop(10*time.Second), kind)
 	}
 
-	srv, err := powserver.New(powserver.Config{Difficulty: 0, MaxExtraBits: -1}, nil, nil)
+	srv, err := powserver.New(fixedDifficulty(0), nil, nil)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -212,10 +209,17 @@ func TestBaselineServers(t *testing.T) {
 	assert.ErrorIs(t, <-done, context.Canceled)
 }
 
+// fixedDifficulty is the default configuration at bits, with no adaptive bits.
+func fixedDifficulty(bits int) powserver.Config {
+	cfg := powserver.DefaultConfig()
+	cfg.Difficulty, cfg.MaxExtraBits = bits, 0
+	return cfg
+}
+
 // TestCraft checks that every wrong answer is wrong in the way it claims,
 // against the server's own verification.
 func TestCraft(t *testing.T) {
-	srv, err := powserver.New(powserver.Config{Difficulty: 8, MaxExtraBits: -1}, nil, nil)
+	srv, err := powserver.New(fixedDifficulty(8), nil, nil)
 	require.NoError(t, err)
 	addr := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
