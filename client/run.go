@@ -91,8 +91,11 @@ type report struct {
 	SolveMS  float64 `json:"solve_ms"`
 	HashRate float64 `json:"hash_rate"`
 	TotalMS  float64 `json:"total_ms,omitempty"`
-	Error    string  `json:"error,omitempty"`
-	Code     string  `json:"code,omitempty"`
+	// Reconnected: the solve outlasted the server's window, so the stamp
+	// was presented on a second connection.
+	Reconnected bool   `json:"reconnected,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Code        string `json:"code,omitempty"`
 }
 
 // run fetches cfg.N quotes, cfg.C at a time, and returns how many failed.
@@ -156,6 +159,7 @@ func session(ctx context.Context, cfg config, i int, stderr io.Writer) report {
 	rep := report{
 		Session: i, Quote: res.Quote, Bits: res.Bits, Attempts: res.Solve.Attempts,
 		SolveMS: ms(res.Solve.Elapsed), HashRate: res.Solve.HashRate(), TotalMS: ms(res.Total),
+		Reconnected: res.Reconnected,
 	}
 	if err != nil {
 		rep.Error = err.Error()
@@ -178,8 +182,12 @@ func printReport(cfg config, rep report, stdout, stderr io.Writer) {
 		fmt.Fprintln(stdout, rep.Quote)
 	}
 	if cfg.Verbose && rep.Attempts > 0 {
-		fmt.Fprintf(stderr, "client: session %d: %d bits, %d hashes in %.1fms (%.2f MH/s), total %.1fms\n",
-			rep.Session, rep.Bits, rep.Attempts, rep.SolveMS, rep.HashRate/1e6, rep.TotalMS)
+		again := ""
+		if rep.Reconnected {
+			again = " (solved off the connection, answered on a second one)"
+		}
+		fmt.Fprintf(stderr, "client: session %d: %d bits, %d hashes in %.1fms (%.2f MH/s), total %.1fms%s\n",
+			rep.Session, rep.Bits, rep.Attempts, rep.SolveMS, rep.HashRate/1e6, rep.TotalMS, again)
 	}
 }
 

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,6 +82,26 @@ func TestClient(t *testing.T) {
 	})
 
 	assert.Equal(t, map[string]int{"served": 1 + 4 + 2, "bad-solution": 1, "forged": 1}, s.stop(t))
+}
+
+// TestClientReconnects: when the server holds a connection for less time
+// than the solve takes (a busy server's short answer window; here forced
+// with -answer-window 1ms and a table an eighth full from the one
+// connection), the client solves off the connection and presents the
+// stamp on a second one, and is served.
+func TestClientReconnects(t *testing.T) {
+	s := startServer(t, "-difficulty", "18", "-max-conns", "8", "-max-conns-per-ip", "8", "-answer-window", "1ms")
+	code, stdout, stderr := runClient(t, "-addr", s.addr, "-timeout", "30s", "-json", "-workers", "1")
+	require.Equal(t, 0, code, "exit code; stderr:\n%s", stderr)
+	var rep struct {
+		Quote       string `json:"quote"`
+		Reconnected bool   `json:"reconnected"`
+	}
+	require.NoError(t, json.NewDecoder(strings.NewReader(stdout)).Decode(&rep), stdout)
+	assert.True(t, rep.Reconnected, stdout)
+	assert.NotEmpty(t, rep.Quote)
+	summary := s.stop(t)
+	assert.Equal(t, 1, summary["served"], "%v", summary)
 }
 
 // TestBadAnswers speaks the protocol to the server binary: every answer but
@@ -229,8 +251,10 @@ func TestCaps(t *testing.T) {
 
 	b1 := dial(t, s.addr, "127.0.0.2")
 	b1.challenge(t)
-	b2 := dial(t, s.addr, "127.0.0.2") // the fourth: a1, the oldest, makes room
+	b2 := dial(t, s.addr, "127.0.0.2") // the fourth: a silent handshake of the heavier holder makes room
 	b2.challenge(t)
+	_, err = a1.r.ReadReply()
+	requireRefused(t, err, protocol.CodeBusy)
 	a1.requireClosed(t)
 
 	q, err := a2.answer(t, solve(t, ch2.Prefix))
@@ -244,28 +268,55 @@ func TestCaps(t *testing.T) {
 }
 
 // TestShutdownDuringHandshake: on SIGTERM the server stops accepting at
-// once but lets a client that holds a challenge answer it, then exits 0.
+// once, closes the handshakes that have not begun to answer (telling them
+// why), lets a client whose answer is arriving finish, then exits 0.
 func TestShutdownDuringHandshake(t *testing.T) {
-	s := startServer(t, "-min-solve-window", "30s")
+	s := startServer(t, "-min-solve-window", "30s", "-admin-addr", "127.0.0.1:0")
+	e, err := s.logs.waitFor("admin listening", stopLimit)
+	require.NoError(t, err)
+	metrics := "http://" + e["addr"].(string) + "/metrics"
 
-	c := dial(t, s.addr, "")
-	ch := c.challenge(t)
+	silent := dial(t, s.addr, "")
+	silent.challenge(t)
+	answering := dial(t, s.addr, "")
+	line := "SOLUTION " + solve(t, answering.challenge(t).Prefix) + "\n"
+	_, err = answering.Write([]byte(line[:5]))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { // the server saw the answer begin: one silent handshake left
+		return strings.Contains(get(t, metrics), "\npowtcp_handshakes_in_flight 1\n")
+	}, stopLimit, time.Millisecond)
 
 	s.signal(t, syscall.SIGTERM)
-	e, err := s.logs.waitFor("shutting down", stopLimit)
+	e, err = s.logs.waitFor("shutting down", stopLimit)
 	require.NoError(t, err)
-	assert.EqualValues(t, 1, e["sessions_in_flight"])
+	assert.EqualValues(t, 1, e["handshakes_closed"])
+	assert.EqualValues(t, 1, e["sessions_finishing"])
+	_, err = silent.r.ReadReply()
+	requireRefused(t, err, protocol.CodeBusy)
 
 	_, err = net.DialTimeout("tcp", s.addr, connLimit)
 	require.ErrorIs(t, err, syscall.ECONNREFUSED, "a new connection during shutdown")
 
-	q, err := c.answer(t, solve(t, ch.Prefix))
-	require.NoError(t, err, "the session in flight is served")
+	_, err = answering.Write([]byte(line[5:]))
+	require.NoError(t, err)
+	q, err := answering.r.ReadReply()
+	require.NoError(t, err, "the session whose answer arrived is served")
 	assert.NotEmpty(t, q.Text)
-	c.requireClosed(t)
+	answering.requireClosed(t)
 
 	require.Equal(t, 0, s.wait(t), "server exit code")
 	e, err = s.logs.find("stopped")
 	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"served": float64(1)}, e["summary"])
+	assert.Equal(t, map[string]any{"served": float64(1), "shutdown": float64(1)}, e["summary"])
+}
+
+// get returns the body of an HTTP GET.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
 }

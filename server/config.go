@@ -65,6 +65,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"challenge-ttl", "POW_CHALLENGE_TTL", "how long a challenge stays redeemable", (*durationValue)(&c.Server.ChallengeTTL), "ChallengeTTL"},
 		{"client-hash-rate", "POW_CLIENT_HASH_RATE", "hashes/s of the slowest client the solve window is sized for", (*floatValue)(&c.Server.ClientHashRate), "ClientHashRate"},
 		{"min-solve-window", "POW_MIN_SOLVE_WINDOW", "least time a client gets to answer", (*durationValue)(&c.Server.MinSolveWindow), "MinSolveWindow"},
+		{"answer-window", "POW_ANSWER_WINDOW", "how long a connection is held for its answer under load; slower clients solve off the connection and reconnect", (*durationValue)(&c.Server.AnswerWindow), "AnswerWindow"},
 		{"write-timeout", "POWTCP_WRITE_TIMEOUT", "deadline of each write to a client", (*durationValue)(&c.Server.WriteTimeout), "WriteTimeout"},
 		{"max-conns", "POWTCP_MAX_CONNS", "connections in flight; when full the oldest unanswered handshake is closed", (*intValue)(&c.Server.MaxConns), "MaxConns"},
 		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", "connections in flight per client address (IPv6: per /64)", (*intValue)(&c.Server.MaxConnsPerIP), "MaxConnsPerIP"},

@@ -45,41 +45,80 @@ type Progress struct {
 
 // Result is one served session.
 type Result struct {
-	Quote     string
-	Bits      int           // difficulty the server asked for
-	Window    time.Duration // solve window the server gave
-	Solve     hashcash.Result
-	Total     time.Duration // dial to quote
-	LocalAddr net.Addr
+	Quote       string
+	Bits        int           // difficulty the server asked for
+	Window      time.Duration // how long the server held the first connection
+	Reconnected bool          // the solve outlasted the window: the stamp went on a second connection
+	Solve       hashcash.Result
+	Total       time.Duration // dial to quote
+	LocalAddr   net.Addr
 }
 
-// Error codes the client itself reports, besides the server's.
-var (
-	// ErrNoChallenge: the server did not send a valid challenge.
-	ErrNoChallenge = errors.New("no valid challenge")
-	// ErrWindow: solving took longer than the server's solve window.
-	ErrWindow = errors.New("solve window exceeded")
-)
+// ErrNoChallenge: the server did not send a valid challenge.
+var ErrNoChallenge = errors.New("no valid challenge")
 
-// Fetch runs one session against addr. A refusal by the server is returned
-// as a *protocol.Error (errors.As); ctx bounds the whole session.
-func Fetch(ctx context.Context, addr string, opt Options) (Result, error) {
-	start := time.Now()
-	d := opt.Dialer
+// Session is one connection to a powtcp server: Challenge, then Answer.
+type Session struct {
+	conn net.Conn
+	r    *protocol.Reader
+	stop func() bool
+}
+
+// Dial connects to addr with d (a zero Dialer when nil); ctx bounds the
+// dial and every later read and write of the session.
+func Dial(ctx context.Context, addr string, d *net.Dialer) (*Session, error) {
 	if d == nil {
 		d = &net.Dialer{}
 	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	return &Session{conn: conn, r: protocol.NewReader(conn), stop: stop}, nil
+}
 
-	res := Result{LocalAddr: conn.LocalAddr()}
-	r := protocol.NewReader(conn)
-	ch, err := r.ReadChallenge()
+// Challenge reads the server's first line: a challenge, or a refusal as a
+// *protocol.Error.
+func (s *Session) Challenge() (protocol.Challenge, error) { return s.r.ReadChallenge() }
+
+// Answer sends stamp and returns the quote, or the refusal as a
+// *protocol.Error.
+func (s *Session) Answer(stamp string) (string, error) {
+	if err := protocol.Write(s.conn, protocol.Solution{Stamp: stamp}); err != nil {
+		return "", fmt.Errorf("send solution: %w", err)
+	}
+	q, err := s.r.ReadReply()
+	return q.Text, err
+}
+
+// LocalAddr is the session's own address.
+func (s *Session) LocalAddr() net.Addr { return s.conn.LocalAddr() }
+
+// Close ends the session.
+func (s *Session) Close() error {
+	s.stop()
+	return s.conn.Close()
+}
+
+// Fetch runs one exchange against addr and returns the quote. A refusal by
+// the server is returned as a *protocol.Error (errors.As); ctx bounds the
+// whole exchange.
+//
+// It solves while the connection is open; when the solve outlasts the
+// server's window (less a margin for the way there), it closes the
+// connection, finishes solving, and presents the stamp on a new one: a
+// challenge is good on any connection from the same address within its
+// lifetime, and a busy server holds a silent connection only briefly.
+func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error) {
+	start := time.Now()
+	sess, err := Dial(ctx, addr, opt.Dialer)
+	if err != nil {
+		return res, err
+	}
+	defer func() { sess.Close() }()
+	res.LocalAddr = sess.LocalAddr()
+	ch, err := sess.Challenge()
 	if err != nil {
 		return res, ctxErr(ctx, err)
 	}
@@ -89,34 +128,59 @@ func Fetch(ctx context.Context, addr string, opt Options) (Result, error) {
 	}
 	res.Bits, res.Window = prefix.Bits, ch.Window
 
-	sctx, cancel := context.WithTimeout(ctx, ch.Window)
-	defer cancel()
 	so := hashcash.SolveOptions{Workers: opt.Workers}
 	if opt.Progress != nil {
 		solveStart := time.Now()
 		so.Progress = func(n uint64) { opt.Progress(Progress{Bits: res.Bits, Attempts: n, Elapsed: time.Since(solveStart)}) }
 	}
-	res.Solve, err = hashcash.Solve(sctx, ch.Prefix, so)
-	if err != nil {
-		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return res, fmt.Errorf("%w: %v at %d bits", ErrWindow, ch.Window, res.Bits)
+	type solved struct {
+		res hashcash.Result
+		err error
+	}
+	done := make(chan solved, 1)
+	go func() {
+		r, err := hashcash.Solve(ctx, ch.Prefix, so)
+		done <- solved{r, err}
+	}()
+	window := time.NewTimer(answerBy(ch.Window))
+	defer window.Stop()
+	var sv solved
+	select {
+	case sv = <-done:
+	case <-window.C:
+		sess.Close() // free the server's slot while solving goes on
+		res.Reconnected = true
+		sv = <-done
+	}
+	res.Solve = sv.res
+	if sv.err != nil {
+		return res, sv.err
+	}
+	if res.Reconnected {
+		again, err := Dial(ctx, addr, opt.Dialer)
+		if err != nil {
+			return res, fmt.Errorf("reconnect: %w", err)
 		}
-		return res, err
+		sess = again
+		if _, err := sess.Challenge(); err != nil { // a new challenge, not needed
+			return res, ctxErr(ctx, err)
+		}
 	}
 	stamp := res.Solve.Stamp
 	if opt.Mode != Honest {
 		stamp = spoil(prefix, stamp, opt.Mode)
 	}
-	if err := protocol.Write(conn, protocol.Solution{Stamp: stamp}); err != nil {
-		return res, ctxErr(ctx, fmt.Errorf("send solution: %w", err))
-	}
-	q, err := r.ReadReply()
-	if err != nil {
+	if res.Quote, err = sess.Answer(stamp); err != nil {
 		return res, ctxErr(ctx, err)
 	}
-	res.Quote = q.Text
 	res.Total = time.Since(start)
 	return res, nil
+}
+
+// answerBy is how long after the challenge a solution may still be sent on
+// its connection: the window less a margin for the way to the server.
+func answerBy(window time.Duration) time.Duration {
+	return window - min(window/4, 100*time.Millisecond)
 }
 
 // spoil turns a valid stamp into a wrong one of the given mode.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,7 +112,6 @@ func TestFetchBadChallenge(t *testing.T) {
 		{"not powtcp", "SSH-2.0-OpenSSH_9.2\n", protocol.ErrMalformed},
 		{"other version", "POWTCP/9 CHALLENGE x 1000\n", protocol.ErrVersion},
 		{"bad prefix", "POWTCP/1 CHALLENGE 1:8:x 1000\n", ErrNoChallenge},
-		{"too hard for its window", "POWTCP/1 CHALLENGE 1:40:261125120000:test:sha256:AAAA: 20\n", ErrWindow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,4 +134,35 @@ func TestFetchContext(t *testing.T) {
 	defer cancel()
 	_, err := Fetch(ctx, addr, Options{})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// A solve that outlasts the window closes the first connection and
+// presents the stamp on a second one, which the server takes (a challenge
+// is good on any connection of the same client within its lifetime).
+func TestFetchReconnectsAfterWindow(t *testing.T) {
+	var conns atomic.Int32
+	serve := verifying(t, 18, time.Millisecond)
+	addr := fakeServer(t, func(conn net.Conn) {
+		conns.Add(1)
+		serve(conn)
+	})
+	res, err := Fetch(context.Background(), addr, Options{Workers: 1})
+	require.NoError(t, err)
+	assert.True(t, res.Reconnected)
+	assert.Equal(t, "Know thyself. — Proverb", res.Quote)
+	assert.Equal(t, int32(2), conns.Load())
+}
+
+// Within the window it stays one connection, one round trip.
+func TestFetchOneConnectionWhenInTime(t *testing.T) {
+	var conns atomic.Int32
+	serve := verifying(t, 4, 10*time.Second)
+	addr := fakeServer(t, func(conn net.Conn) {
+		conns.Add(1)
+		serve(conn)
+	})
+	res, err := Fetch(context.Background(), addr, Options{Workers: 1})
+	require.NoError(t, err)
+	assert.False(t, res.Reconnected)
+	assert.Equal(t, int32(1), conns.Load())
 }

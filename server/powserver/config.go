@@ -38,6 +38,12 @@ type Config struct {
 	ClientHashRate float64
 	// MinSolveWindow is the least time a client gets to answer, whatever the difficulty.
 	MinSolveWindow time.Duration
+	// AnswerWindow is how long a connection is held for its answer under
+	// load (connections in flight at an eighth of MaxConns or more),
+	// whatever the difficulty: a few round trips. A client that cannot
+	// answer in it solves off the connection and presents the stamp on a
+	// new one.
+	AnswerWindow time.Duration
 	// WriteTimeout bounds each write to a client.
 	WriteTimeout time.Duration
 	// MaxConns caps the connections in flight; when full, a connection
@@ -80,6 +86,7 @@ func DefaultConfig() Config {
 		ChallengeTTL:    60 * time.Second,
 		ClientHashRate:  1e6,
 		MinSolveWindow:  2 * time.Second,
+		AnswerWindow:    500 * time.Millisecond,
 		WriteTimeout:    5 * time.Second,
 		MaxConns:        10000,
 		MaxConnsPerIP:   64,
@@ -137,6 +144,11 @@ func (c Config) Validate() error {
 		bad("MinSolveWindow", c.MinSolveWindow, "a positive duration")
 	} else if c.MinSolveWindow > c.ChallengeTTL && c.ChallengeTTL > 0 {
 		bad("MinSolveWindow", c.MinSolveWindow, "at most the challenge TTL %v", c.ChallengeTTL)
+	}
+	if c.AnswerWindow <= 0 {
+		bad("AnswerWindow", c.AnswerWindow, "a positive duration")
+	} else if c.AnswerWindow < time.Millisecond {
+		bad("AnswerWindow", c.AnswerWindow, "at least 1ms (the wire counts whole milliseconds)")
 	}
 	if c.WriteTimeout <= 0 {
 		bad("WriteTimeout", c.WriteTimeout, "a positive duration")

@@ -20,12 +20,26 @@ import (
 	"github.com/powtcp/powtcp/protocol"
 )
 
-// Shutdown lets a session in its handshake finish, then Serve returns
-// ErrServerClosed and new connections are refused.
-func TestShutdownFinishesInFlight(t *testing.T) {
+// answering sends the first part of a solution line and waits until the
+// server has seen it: the handshake is no longer silent.
+func (ts *testServer) answering(t *testing.T, p *peer, line string) {
+	t.Helper()
+	p.send(line[:5])
+	require.Eventually(t, func() bool {
+		return gaugeValue(t, ts.reg, "powtcp_handshakes_in_flight") == 0
+	}, 5*time.Second, time.Millisecond, "the server sees the answer begin")
+}
+
+// Shutdown closes the silent handshakes at once, telling each why, lets a
+// session whose answer began finish, then Serve returns ErrServerClosed and
+// new connections are refused.
+func TestShutdownFinishesAnsweredOnly(t *testing.T) {
 	ts := start(t, Config{})
-	p := dial(t, ts.addr)
-	c := p.challenge()
+	answering := dial(t, ts.addr)
+	line := "SOLUTION " + solve(t, answering.challenge().Prefix) + "\n"
+	ts.answering(t, answering, line)
+	silent := dial(t, ts.addr)
+	silent.challenge()
 
 	shut := make(chan error, 1)
 	go func() { shut <- ts.Shutdown(context.Background()) }()
@@ -33,18 +47,33 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	assert.False(t, ts.Ready())
 	_, err := net.Dial("tcp", ts.addr)
 	assert.Error(t, err, "listener closed")
+	silent.wantCode(protocol.CodeBusy)
 
-	p.send("SOLUTION " + solve(t, c.Prefix) + "\n")
-	_, err = p.reply()
-	require.NoError(t, err, "the in-flight session is served")
+	answering.send(line[5:])
+	_, err = answering.reply()
+	require.NoError(t, err, "the session whose answer began is served")
 	assert.NoError(t, <-shut)
+	ts.waitOutcome(t, "shutdown", 1)
+}
+
+// With many silent handshakes held, Shutdown returns at once (it used to
+// wait for every one of them, up to -shutdown-timeout).
+func TestShutdownDoesNotWaitForSilent(t *testing.T) {
+	ts := start(t, Config{MaxConnsPerIP: 200})
+	for range 200 {
+		dial(t, ts.addr).challenge()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, ts.Shutdown(ctx), "returned before its deadline")
+	ts.waitOutcome(t, "shutdown", 200)
 }
 
 // Shutdown gives up at its deadline and closes what is left.
 func TestShutdownDeadline(t *testing.T) {
 	ts := start(t, Config{})
 	p := dial(t, ts.addr)
-	p.challenge()
+	ts.answering(t, p, "SOLUTION "+solve(t, p.challenge().Prefix)+"\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.ErrorIs(t, ts.Shutdown(ctx), context.Canceled)
@@ -79,6 +108,37 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
 	}
 	return l.Listener.Accept()
+}
+
+// emfileOnce fails one Accept, the second, with EMFILE, once told to.
+type emfileOnce struct {
+	net.Listener
+	calls int
+	fail  chan struct{}
+}
+
+func (l *emfileOnce) Accept() (net.Conn, error) {
+	if l.calls++; l.calls == 2 {
+		<-l.fail
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// Out of descriptors, the server frees one by closing a silent handshake
+// rather than only backing off while attackers hold every descriptor.
+func TestEMFILEClosesSilentHandshake(t *testing.T) {
+	fail := make(chan struct{})
+	ts := startOn(t, Config{}, func(ln net.Listener) net.Listener { return &emfileOnce{Listener: ln, fail: fail} })
+	silent := dial(t, ts.addr)
+	silent.challenge()
+	close(fail)
+	silent.wantCode(protocol.CodeBusy)
+	ts.waitOutcome(t, "evicted", 1)
+	p := dial(t, ts.addr)
+	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
+	_, err := p.reply()
+	require.NoError(t, err)
 }
 
 func TestAcceptSurvivesEMFILE(t *testing.T) {
@@ -250,8 +310,8 @@ func TestFillBitsChargedToHolders(t *testing.T) {
 	assert.Equal(t, 2, bits(dialFrom(t, ts.addr, "127.0.0.4")), "a client with one connection pays the base")
 }
 
-// When full, a handshake of an address holding several goes before an
-// older one of an address holding one.
+// When full, a handshake of an address holding several goes before one of
+// an address holding one.
 func TestCapEvictsHeavyHolderFirst(t *testing.T) {
 	ts := start(t, Config{MaxConns: 3, MaxConnsPerIP: 3})
 	honest := dialFrom(t, ts.addr, "127.0.0.2")
@@ -263,9 +323,21 @@ func TestCapEvictsHeavyHolderFirst(t *testing.T) {
 	newcomer := dialFrom(t, ts.addr, "127.0.0.4")
 	newcomer.challenge()
 
-	_, err := attacker1.r.ReadLine()
-	assert.Error(t, err, "the heavy holder's oldest handshake is closed")
+	attacker1.wantCode(protocol.CodeBusy) // the heavy holder's handshake is closed, with a reason
 	honest.send("SOLUTION " + solve(t, c.Prefix) + "\n")
-	_, err = honest.reply()
+	_, err := honest.reply()
 	require.NoError(t, err, "the older single handshake survives")
+}
+
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("gauge %s not found", name)
+	return 0
 }

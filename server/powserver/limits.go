@@ -1,10 +1,12 @@
 package powserver
 
 import (
+	"errors"
 	"math"
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -103,3 +105,9 @@ func clientKeyString(k netip.Addr) string {
 // maxClientKeyLen is the longest clientKeyString: an IPv6 address in full
 // (a /64 key is shorter, but the bound need not depend on that).
 const maxClientKeyLen = len("ffff-ffff-ffff-ffff-ffff-ffff-ffff-ffff")
+
+// outOfDescriptors reports whether an accept error means the process or
+// the system ran out of file descriptors.
+func outOfDescriptors(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}

@@ -5,7 +5,6 @@
 package powserver
 
 import (
-	"container/list"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -46,25 +45,11 @@ type Server struct {
 	panicLogged atomic.Bool    // the first session panic was logged with its stack
 	wg          sync.WaitGroup // Serve loops and sessions
 
-	mu         sync.Mutex
-	listeners  map[net.Listener]struct{}
-	sessions   map[*session]struct{} // every admitted session
-	handshakes list.List             // sessions waiting for a solution, oldest first
-	clients    map[netip.Addr]*ipState
-	accepts    rate
-	loadBits   int       // extra bits of the load now
-	loggedBits int       // extra bits of the load, as last logged
-	loggedAt   time.Time // when they were logged
-	outcomes   map[string]int64
-}
+	adm *admission
 
-// session is one admitted connection.
-type session struct {
-	conn     net.Conn
-	client   netip.Addr
-	accepted time.Time
-	waiting  *list.Element // in Server.handshakes while waiting for a solution
-	evicted  bool
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	outcomes  map[string]int64
 }
 
 // New returns a Server for cfg; log may be nil. Registerer may be nil, in
@@ -101,11 +86,11 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		spent:     cfg.Spent,
 		quotes:    cfg.Quotes,
 		metrics:   newMetrics(reg),
+		adm:       newAdmission(cfg, log, nil),
 		listeners: map[net.Listener]struct{}{},
-		sessions:  map[*session]struct{}{},
-		clients:   map[netip.Addr]*ipState{},
 		outcomes:  map[string]int64{},
 	}
+	s.adm.metrics = s.metrics
 	s.readers.New = func() any { return protocol.NewReader(nil) }
 	if s.quotes == nil {
 		s.quotes = quotes.Default()
@@ -177,9 +162,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				return err
 			}
 			s.metrics.acceptErrors.Inc()
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			s.warn.warn("accept error", err)
-			t := time.NewTimer(backoff)
+			wait := time.Millisecond
+			// Out of descriptors: free one by closing a silent handshake,
+			// so that attackers holding every descriptor cannot stall
+			// accept; back off only when there is none to close.
+			if !(outOfDescriptors(err) && s.adm.evictOne()) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				wait = backoff
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
 			case <-ctx.Done():
@@ -196,18 +188,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// Shutdown stops accepting, lets in-flight sessions finish, and returns
-// when they have or when ctx is done, whichever comes first; then it closes
-// what is left and returns ctx.Err().
+// Shutdown stops accepting and closes every handshake whose answer has
+// not begun to arrive (each is told "ERROR busy" where the write is cheap);
+// it lets the sessions whose answer arrived finish, and returns when they
+// have or when ctx is done, whichever comes first; then it closes what is
+// left and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown.Store(true)
 	for ln := range s.listeners {
 		ln.Close()
 	}
-	inFlight := len(s.sessions)
 	s.mu.Unlock()
-	s.log.Info("shutting down", zap.Int("sessions_in_flight", inFlight))
+	closed, going := s.adm.close()
+	s.log.Info("shutting down", zap.Int("handshakes_closed", closed), zap.Int("sessions_finishing", going))
 
 	idle := make(chan struct{})
 	go func() {
@@ -219,169 +213,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-idle:
 	case <-ctx.Done():
 		err = ctx.Err()
-		s.mu.Lock()
-		for sess := range s.sessions {
-			sess.conn.Close()
-		}
-		s.mu.Unlock()
+		s.adm.closeAll()
 		<-idle
 	}
 	s.warn.flush()
 	return err
-}
-
-// refusal is why a connection was not admitted.
-type refusal struct {
-	reason string // metric label
-	msg    string // for the client
-}
-
-// admit registers a new connection, evicting the oldest unanswered
-// handshake when the server is full. It returns the bits to ask for.
-func (s *Server) admit(conn net.Conn, now time.Time) (*session, int, *refusal) {
-	client := clientKey(conn.RemoteAddr())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutdown.Load() {
-		return nil, 0, &refusal{"shutdown", "server is shutting down"}
-	}
-	st := s.clients[client]
-	if st == nil {
-		st = &ipState{}
-		s.clients[client] = st
-		if len(s.clients) > 2*s.cfg.MaxConns {
-			s.pruneClients(now)
-		}
-	}
-	st.rate.add(now)
-	s.accepts.add(now)
-	if st.conns >= s.cfg.MaxConnsPerIP {
-		return nil, 0, &refusal{"per_ip", fmt.Sprintf("more than %d connections from %s", s.cfg.MaxConnsPerIP, client)}
-	}
-	if len(s.sessions) >= s.cfg.MaxConns {
-		victim := s.victimLocked()
-		if victim == nil {
-			return nil, 0, &refusal{"cap", "server at capacity"}
-		}
-		s.evictLocked(victim)
-	}
-	sess := &session{conn: conn, client: client, accepted: now}
-	s.sessions[sess] = struct{}{}
-	sess.waiting = s.handshakes.PushBack(sess)
-	st.conns++
-	s.metrics.handshakes.Set(float64(s.handshakes.Len()))
-	return sess, s.bitsLocked(st, now), nil
-}
-
-// evictScan bounds how far victimLocked looks for a heavy holder.
-const evictScan = 64
-
-// victimLocked picks the handshake to close when the server is full: the
-// oldest one whose address holds several connections, among the oldest
-// evictScan, or else the oldest of all. Attackers holding idle sockets hold
-// many per address; an honest client solving its challenge holds one, so
-// re-dialling attackers evict each other rather than honest solvers.
-func (s *Server) victimLocked() *session {
-	i := 0
-	for e := s.handshakes.Front(); e != nil && i < evictScan; e, i = e.Next(), i+1 {
-		sess := e.Value.(*session)
-		if st := s.clients[sess.client]; st != nil && st.conns > 1 {
-			return sess
-		}
-	}
-	if e := s.handshakes.Front(); e != nil {
-		return e.Value.(*session)
-	}
-	return nil
-}
-
-// evictLocked closes a waiting session to make room; its goroutine sees
-// the closed connection and ends. s.mu is held.
-func (s *Server) evictLocked(sess *session) {
-	sess.evicted = true
-	s.releaseLocked(sess)
-	sess.conn.Close()
-}
-
-// answered takes sess off the handshake list: it can no longer be evicted.
-func (s *Server) answered(sess *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sess.waiting != nil {
-		s.handshakes.Remove(sess.waiting)
-		sess.waiting = nil
-		s.metrics.handshakes.Set(float64(s.handshakes.Len()))
-	}
-}
-
-// release forgets sess when its connection ends.
-func (s *Server) release(sess *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.releaseLocked(sess)
-}
-
-func (s *Server) releaseLocked(sess *session) {
-	if _, ok := s.sessions[sess]; !ok {
-		return // evicted before
-	}
-	delete(s.sessions, sess)
-	if sess.waiting != nil {
-		s.handshakes.Remove(sess.waiting)
-		sess.waiting = nil
-		s.metrics.handshakes.Set(float64(s.handshakes.Len()))
-	}
-	if st := s.clients[sess.client]; st != nil {
-		st.conns--
-	}
-}
-
-// pruneClients forgets addresses with no connection whose rate has decayed
-// to calm, and, if that is not enough, every address with no connection.
-func (s *Server) pruneClients(now time.Time) {
-	for k, st := range s.clients {
-		if st.conns == 0 && st.rate.at(now) < calmIPRate {
-			delete(s.clients, k)
-		}
-	}
-	if len(s.clients) > s.cfg.MaxConns {
-		for k, st := range s.clients {
-			if st.conns == 0 {
-				delete(s.clients, k)
-			}
-		}
-	}
-}
-
-// bitsLocked is the difficulty for a client now: the base, plus bits for
-// the server's accept rate (everyone pays), plus bits for the client's own
-// connection rate and, when it holds several connections at once, for how
-// full the connection table is; all extra bits capped at MaxExtraBits.
-// Held sockets are charged to the addresses that hold them, not to every
-// client: idle sockets cost the server memory, which eviction bounds, not
-// CPU, and making honest clients solve harder would not free any.
-func (s *Server) bitsLocked(st *ipState, now time.Time) int {
-	if s.cfg.MaxExtraBits <= 0 {
-		return s.cfg.Difficulty
-	}
-	load := min(extraBits(s.accepts.at(now), calmAcceptRate), s.cfg.MaxExtraBits)
-	if load != s.loadBits {
-		s.loadBits = load
-		s.metrics.difficulty.Set(float64(s.cfg.Difficulty + load))
-	}
-	// Log the change, at most once a second: at a threshold the load part
-	// can flip on every accept.
-	if load != s.loggedBits && now.Sub(s.loggedAt) >= time.Second {
-		s.loggedBits, s.loggedAt = load, now
-		s.log.Info("difficulty changed",
-			zap.Int("bits", s.cfg.Difficulty+load), zap.Int("base", s.cfg.Difficulty), zap.Int("load_extra", load),
-			zap.Int("handshakes", s.handshakes.Len()), zap.Float64("accept_rate", s.accepts.at(now)))
-	}
-	client := extraBits(st.rate.at(now), calmIPRate)
-	if st.conns > 1 {
-		client += fillBits(s.handshakes.Len(), s.cfg.MaxConns)
-	}
-	return s.cfg.Difficulty + min(load+client, s.cfg.MaxExtraBits)
 }
 
 // resource binds a stamp to the client address and this service, without
@@ -409,7 +245,7 @@ func (s *Server) handle(conn net.Conn) {
 		}
 	}()
 	start := s.cfg.Now()
-	sess, bits, ref := s.admit(conn, start)
+	sl, pr, ref := s.adm.admit(conn, clientKey(conn.RemoteAddr()), start)
 	if ref != nil {
 		s.metrics.refused.WithLabelValues(ref.reason).Inc()
 		s.count("refused-" + ref.reason)
@@ -417,39 +253,50 @@ func (s *Server) handle(conn net.Conn) {
 		s.write(conn, &protocol.Error{Code: protocol.CodeBusy, Reason: ref.msg}) // best effort: closing next
 		return
 	}
-	defer s.release(sess)
-	outcome, detail := s.exchange(sess, bits)
+	defer s.adm.release(sl)
+	outcome, detail := s.exchange(sl, pr)
 	s.metrics.sessions.WithLabelValues(outcome).Inc()
 	s.count(outcome)
 	elapsed := s.cfg.Now().Sub(start)
 	s.metrics.handshakeDuration.Observe(elapsed.Seconds())
 	if ce := s.log.Check(zap.DebugLevel, "session"); ce != nil {
-		ce.Write(zap.Stringer("remote", conn.RemoteAddr()), zap.Int("bits", bits),
-			zap.String("outcome", outcome), zap.String("detail", detail), zap.Duration("duration", elapsed))
+		ce.Write(zap.Stringer("remote", conn.RemoteAddr()), zap.Int("bits", pr.bits),
+			zap.Duration("window", pr.window), zap.String("outcome", outcome), zap.String("detail", detail),
+			zap.Duration("duration", elapsed))
 	}
 }
 
 // exchange sends the challenge, checks the answer and replies. It returns
-// the outcome ("served", an error code, "gone" or "evicted") and a detail.
-func (s *Server) exchange(sess *session, bits int) (outcome, detail string) {
-	conn := sess.conn
-	resource := s.resource(sess.client)
-	window := s.cfg.solveWindow(bits)
-	ch := protocol.Challenge{Prefix: s.minter.Challenge(bits, resource), Window: window}
+// the outcome ("served", an error code, "gone", "evicted" or "shutdown")
+// and a detail.
+func (s *Server) exchange(sl *slot, pr price) (outcome, detail string) {
+	conn := sl.conn
+	resource := s.resource(sl.client)
+	ch := protocol.Challenge{Prefix: s.minter.Challenge(pr.bits, resource), Window: pr.window}
 	if err := s.write(conn, ch); err != nil {
-		return s.gone(sess), err.Error()
+		return s.gone(sl), err.Error()
 	}
-	conn.SetReadDeadline(time.Now().Add(window))
+	conn.SetReadDeadline(time.Now().Add(pr.window))
+	err := waitReadable(conn)
+	if err == nil && !s.adm.answered(sl) {
+		err = net.ErrClosed // closed by admission while the answer arrived
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.metrics.solveTimeouts.Inc()
+			return s.refuse(conn, protocol.CodeTooSlow, fmt.Sprintf("no solution within %v", pr.window))
+		}
+		return s.gone(sl), fmt.Sprintf("read solution: %v", err)
+	}
 	sol, err := s.readSolution(conn)
-	s.answered(sess)
 	if err != nil {
 		code, ok := readErrorCode(err)
 		if !ok {
-			return s.gone(sess), err.Error()
+			return "gone", err.Error()
 		}
 		if code == protocol.CodeTooSlow {
 			s.metrics.solveTimeouts.Inc()
-			return s.refuse(conn, code, fmt.Sprintf("no solution within %v", window))
+			return s.refuse(conn, code, fmt.Sprintf("no solution within %v", pr.window))
 		}
 		outcome, detail := s.refuse(conn, code, err.Error())
 		lingerClose(conn)
@@ -468,7 +315,7 @@ func (s *Server) exchange(sess *session, bits int) (outcome, detail string) {
 	}
 	q := s.quotes.Random()
 	if err := s.write(conn, protocol.Quote{Text: q.String()}); err != nil {
-		return s.gone(sess), err.Error()
+		return "gone", err.Error()
 	}
 	s.metrics.quotesServed.Inc()
 	return "served", ""
@@ -489,13 +336,10 @@ func (s *Server) Summary() map[string]int64 {
 	return maps.Clone(s.outcomes)
 }
 
-// readSolution waits for input, then reads the solution line with a
-// pooled Reader: a connection that holds its handshake open and silent
-// costs no read buffer.
+// readSolution reads the solution line, once input arrived, with a pooled
+// Reader: a connection that holds its handshake open and silent costs no
+// read buffer.
 func (s *Server) readSolution(conn net.Conn) (protocol.Solution, error) {
-	if err := waitReadable(conn); err != nil {
-		return protocol.Solution{}, fmt.Errorf("read solution: %w", err)
-	}
 	r := s.readers.Get().(*protocol.Reader)
 	r.Reset(conn)
 	defer func() {
@@ -505,15 +349,30 @@ func (s *Server) readSolution(conn net.Conn) (protocol.Solution, error) {
 	return r.ReadSolution()
 }
 
-// gone names why a session ended without a reply: evicted, or the client left.
-func (s *Server) gone(sess *session) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sess.evicted {
+// gone names why a silent session ended without an answer: admission
+// closed it (the client is told why, if the write is cheap), or the
+// client left.
+func (s *Server) gone(sl *slot) string {
+	switch s.adm.closedFor(sl) {
+	case closedEvicted:
+		s.tell(sl.conn, "server full: this handshake was closed to make room; try again")
 		return "evicted"
+	case closedShutdown:
+		s.tell(sl.conn, "server is shutting down")
+		return "shutdown"
 	}
 	return "gone"
 }
+
+// tell writes a busy error when that cannot block: a connection closed by
+// admission gets one short try.
+func (s *Server) tell(conn net.Conn, reason string) {
+	conn.SetWriteDeadline(time.Now().Add(tellTimeout))
+	protocol.Write(conn, &protocol.Error{Code: protocol.CodeBusy, Reason: reason})
+}
+
+// tellTimeout bounds the write of tell.
+const tellTimeout = 50 * time.Millisecond
 
 func (s *Server) refuse(conn net.Conn, code protocol.Code, reason string) (string, string) {
 	s.write(conn, &protocol.Error{Code: code, Reason: reason}) // best effort: closing next

@@ -305,23 +305,27 @@ func TestPerIPCap(t *testing.T) {
 	d.challenge()
 }
 
-// When full, the oldest connection still waiting for its solution makes room.
-func TestCapEvictsOldestHandshake(t *testing.T) {
+// When full, a silent handshake makes room, told why; a connection whose
+// answer began is never closed to make room.
+func TestCapEvictsSilentNotAnswering(t *testing.T) {
 	ts := start(t, Config{MaxConns: 2, MaxConnsPerIP: 2})
-	oldest := dialFrom(t, ts.addr, "127.0.0.2")
-	oldest.challenge()
-	second := dialFrom(t, ts.addr, "127.0.0.3")
-	c2 := second.challenge()
+	answering := dialFrom(t, ts.addr, "127.0.0.2")
+	line := "SOLUTION " + solve(t, answering.challenge().Prefix) + "\n"
+	answering.send(line[:5])
+	silent := dialFrom(t, ts.addr, "127.0.0.3")
+	silent.challenge()
+	require.Eventually(t, func() bool { // the server saw the answer begin
+		return gaugeValue(t, ts.reg, "powtcp_handshakes_in_flight") == 1
+	}, 5*time.Second, time.Millisecond)
+
 	third := dialFrom(t, ts.addr, "127.0.0.4")
 	c := third.challenge()
-
-	_, err := oldest.r.ReadLine()
-	assert.Error(t, err, "the oldest handshake is closed")
+	silent.wantCode(protocol.CodeBusy)
 	third.send("SOLUTION " + solve(t, c.Prefix) + "\n")
-	_, err = third.reply()
+	_, err := third.reply()
 	require.NoError(t, err)
-	second.send("SOLUTION " + solve(t, c2.Prefix) + "\n")
-	_, err = second.reply()
-	require.NoError(t, err, "younger handshakes survive")
+	answering.send(line[5:])
+	_, err = answering.reply()
+	require.NoError(t, err, "the answering connection survives")
 	ts.waitOutcome(t, "evicted", 1)
 }

@@ -75,8 +75,6 @@ func reason(err error) string {
 	switch {
 	case errors.As(err, &perr):
 		return string(perr.Code)
-	case errors.Is(err, powclient.ErrWindow):
-		return "solve-window"
 	case errors.Is(err, powclient.ErrNoChallenge):
 		return "no-challenge"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -122,8 +122,6 @@ func classifyHonest(err error) string {
 	switch {
 	case errors.As(err, &pe):
 		return "refused-" + string(pe.Code)
-	case errors.Is(err, powclient.ErrWindow):
-		return "solve-window"
 	case errors.Is(err, powclient.ErrNoChallenge):
 		return "no-challenge"
 	case errors.Is(err, context.DeadlineExceeded):

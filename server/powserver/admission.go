@@ -1,0 +1,307 @@
+package powserver
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// admission decides which connections get a slot, at what price, and which
+// silent handshake is closed to make room. It owns the slots, the state of
+// each client address and the server-wide accept rate, under one mutex
+// taken once per event of a session (admit, answered, release). It knows
+// connections only as something to close, so it is tested without sockets.
+//
+// A handshake is silent from admit until the first byte of its answer
+// arrives (answered). Only silent handshakes are ever closed by admission:
+// to make room when the table is full (evict), when descriptors run out
+// (evictOne) and at shutdown (close). A client that sent its answer keeps
+// its slot until its session ends.
+type admission struct {
+	cfg     Config
+	log     *zap.Logger
+	metrics *metrics
+
+	mu      sync.Mutex
+	closed  bool
+	slots   map[*slot]struct{}      // admitted, not released
+	silent  []*slot                 // handshakes waiting for their answer, in no order
+	clients map[netip.Addr]*ipState // every address with a slot or a recent rate
+	accepts rate
+
+	loadBits   int       // extra bits of the load now
+	loggedBits int       // extra bits of the load, as last logged
+	loggedAt   time.Time // when they were logged
+}
+
+// slot is one admitted connection.
+type slot struct {
+	conn   net.Conn
+	client netip.Addr
+	st     *ipState
+	at     int       // index in admission.silent, -1 once answered
+	closed closeKind // why admission closed the connection, if it did
+}
+
+// closeKind is why admission closed a silent handshake.
+type closeKind int
+
+const (
+	notClosed closeKind = iota
+	closedEvicted
+	closedShutdown
+)
+
+// price is what admit asks of a connection.
+type price struct {
+	bits   int           // leading zero bits of its challenge
+	window time.Duration // how long the connection is held waiting for the answer
+}
+
+// refusal is why a connection was not admitted.
+type refusal struct {
+	reason string // metric label
+	msg    string // for the client
+}
+
+// evictSample bounds how many silent handshakes evict looks at to find a
+// heavy holder.
+const evictSample = 8
+
+func newAdmission(cfg Config, log *zap.Logger, m *metrics) *admission {
+	return &admission{cfg: cfg, log: log, metrics: m, slots: map[*slot]struct{}{}, clients: map[netip.Addr]*ipState{}}
+}
+
+// admit gives conn a slot, closing a silent handshake when the table is
+// full, and returns its price.
+func (a *admission) admit(conn net.Conn, client netip.Addr, now time.Time) (*slot, price, *refusal) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil, price{}, &refusal{"shutdown", "server is shutting down"}
+	}
+	st := a.clients[client]
+	if st == nil {
+		st = &ipState{}
+		a.clients[client] = st
+		if len(a.clients) > 2*a.cfg.MaxConns {
+			a.pruneLocked(now)
+		}
+	}
+	st.rate.add(now)
+	a.accepts.add(now)
+	if st.conns >= a.cfg.MaxConnsPerIP {
+		return nil, price{}, &refusal{"per_ip", fmt.Sprintf("more than %d connections from %s", a.cfg.MaxConnsPerIP, clientKeyString(client))}
+	}
+	if len(a.slots) >= a.cfg.MaxConns {
+		victim := a.victimLocked()
+		if victim == nil {
+			return nil, price{}, &refusal{"cap", "server at capacity"}
+		}
+		a.closeLocked(victim, closedEvicted)
+	}
+	s := &slot{conn: conn, client: client, st: st, at: len(a.silent)}
+	a.silent = append(a.silent, s)
+	a.slots[s] = struct{}{}
+	st.conns++
+	a.metrics.handshakes.Set(float64(len(a.silent)))
+	return s, a.priceLocked(st, now), nil
+}
+
+// victimLocked picks the silent handshake to close: among up to
+// evictSample of them chosen at random, the one whose address holds the
+// most connections. Random, not oldest: an attacker re-dialling from many
+// addresses, one socket each, would otherwise close every slow honest
+// solver, which is always the oldest; and a heavy holder goes first.
+func (a *admission) victimLocked() *slot {
+	n := len(a.silent)
+	if n == 0 {
+		return nil
+	}
+	var best *slot
+	consider := func(s *slot) {
+		if best == nil || s.st.conns > best.st.conns {
+			best = s
+		}
+	}
+	if n <= evictSample {
+		for _, s := range a.silent {
+			consider(s)
+		}
+		return best
+	}
+	for range evictSample {
+		consider(a.silent[rand.IntN(n)])
+	}
+	return best
+}
+
+// closeLocked takes s off the table and closes its connection for why.
+// A TCP connection is only shut for reading, which wakes its session at
+// once, so the session can tell the client why and close; anything else is
+// closed here.
+func (a *admission) closeLocked(s *slot, why closeKind) {
+	s.closed = why
+	a.releaseLocked(s)
+	if tc, ok := s.conn.(interface{ CloseRead() error }); ok {
+		tc.CloseRead()
+		return
+	}
+	s.conn.Close()
+}
+
+// answered marks that the first byte of s's answer arrived: from now on
+// admission never closes it. It reports false when admission closed it
+// already.
+func (a *admission) answered(s *slot) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s.closed != notClosed {
+		return false
+	}
+	a.unsilenceLocked(s)
+	return true
+}
+
+// closedFor reports why admission closed s, if it did.
+func (a *admission) closedFor(s *slot) closeKind {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return s.closed
+}
+
+// release frees s's slot when its session ends.
+func (a *admission) release(s *slot) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s.closed == notClosed {
+		a.releaseLocked(s)
+	}
+}
+
+func (a *admission) releaseLocked(s *slot) {
+	a.unsilenceLocked(s)
+	delete(a.slots, s)
+	s.st.conns--
+}
+
+func (a *admission) unsilenceLocked(s *slot) {
+	if s.at < 0 {
+		return
+	}
+	last := len(a.silent) - 1
+	a.silent[s.at] = a.silent[last]
+	a.silent[s.at].at = s.at
+	a.silent[last] = nil
+	a.silent = a.silent[:last]
+	s.at = -1
+	a.metrics.handshakes.Set(float64(len(a.silent)))
+}
+
+// evictOne closes one silent handshake, as when the table is full, and
+// reports whether there was one: the accept loop calls it when the process
+// ran out of descriptors.
+func (a *admission) evictOne() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	victim := a.victimLocked()
+	if victim == nil {
+		return false
+	}
+	a.closeLocked(victim, closedEvicted)
+	return true
+}
+
+// close refuses every later connection and closes every silent handshake;
+// it returns how many it closed and how many sessions go on (those whose
+// answer arrived).
+func (a *admission) close() (closed, going int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closed = true
+	closed = len(a.silent)
+	for len(a.silent) > 0 {
+		a.closeLocked(a.silent[len(a.silent)-1], closedShutdown)
+	}
+	return closed, len(a.slots)
+}
+
+// closeAll closes every connection that still has a slot: shutdown's
+// deadline passed.
+func (a *admission) closeAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for s := range a.slots {
+		s.conn.Close()
+	}
+}
+
+// pruneLocked forgets addresses with no connection whose rate has decayed
+// to calm, and, if that is not enough, every address with no connection.
+func (a *admission) pruneLocked(now time.Time) {
+	for k, st := range a.clients {
+		if st.conns == 0 && st.rate.at(now) < calmIPRate {
+			delete(a.clients, k)
+		}
+	}
+	if len(a.clients) > a.cfg.MaxConns {
+		for k, st := range a.clients {
+			if st.conns == 0 {
+				delete(a.clients, k)
+			}
+		}
+	}
+}
+
+// priceLocked is the difficulty and the window for a client now.
+//
+// Bits: the base, plus bits for the server's accept rate (everyone pays),
+// plus bits for the client's own connection rate and, when it holds several
+// connections at once, for how full the table is; all extra bits capped at
+// MaxExtraBits. Held sockets are charged to the addresses that hold them:
+// idle sockets cost the server memory, which eviction bounds, not CPU.
+//
+// Window: sized for the base and load bits only, so that bits an address
+// earned with its own connection rate (refused connections count) never
+// buy it a longer hold on a slot. Under load, when connections fill an
+// eighth of the table, it is AnswerWindow: a client that cannot answer in
+// it solves off the connection and redeems the stamp on a new one.
+func (a *admission) priceLocked(st *ipState, now time.Time) price {
+	load := 0
+	if a.cfg.MaxExtraBits > 0 {
+		load = min(extraBits(a.accepts.at(now), calmAcceptRate), a.cfg.MaxExtraBits)
+	}
+	a.noteLoadLocked(load, now)
+	window := a.cfg.solveWindow(a.cfg.Difficulty + load)
+	if len(a.slots)*8 >= a.cfg.MaxConns {
+		window = min(window, a.cfg.AnswerWindow)
+	}
+	if a.cfg.MaxExtraBits <= 0 {
+		return price{bits: a.cfg.Difficulty, window: window}
+	}
+	client := extraBits(st.rate.at(now), calmIPRate)
+	if st.conns > 1 {
+		client += fillBits(len(a.silent), a.cfg.MaxConns)
+	}
+	return price{bits: a.cfg.Difficulty + min(load+client, a.cfg.MaxExtraBits), window: window}
+}
+
+// noteLoadLocked exports a change of the load bits and logs it, at most
+// once a second: at a threshold the load part can flip on every accept.
+func (a *admission) noteLoadLocked(load int, now time.Time) {
+	if load != a.loadBits {
+		a.loadBits = load
+		a.metrics.difficulty.Set(float64(a.cfg.Difficulty + load))
+	}
+	if load != a.loggedBits && now.Sub(a.loggedAt) >= time.Second {
+		a.loggedBits, a.loggedAt = load, now
+		a.log.Info("difficulty changed",
+			zap.Int("bits", a.cfg.Difficulty+load), zap.Int("base", a.cfg.Difficulty), zap.Int("load_extra", load),
+			zap.Int("handshakes", len(a.silent)), zap.Float64("accept_rate", a.accepts.at(now)))
+	}
+}

@@ -1,0 +1,147 @@
+package powserver
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+)
+
+// fakeConn is a connection admission can close; nothing else is used.
+type fakeConn struct {
+	net.Conn
+	closed bool
+}
+
+func (c *fakeConn) Close() error { c.closed = true; return nil }
+
+func newTestAdmission(t *testing.T, edit func(*Config)) *admission {
+	t.Helper()
+	cfg := testConfig(Config{})
+	if edit != nil {
+		edit(&cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	return newAdmission(cfg, zap.NewNop(), newMetrics(prometheus.NewRegistry()))
+}
+
+var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+
+func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// A full table closes a silent handshake, never one whose answer began, and
+// refuses when every slot is answering.
+func TestAdmissionEvictsOnlySilent(t *testing.T) {
+	a := newTestAdmission(t, func(c *Config) { c.MaxConns, c.MaxConnsPerIP = 2, 2 })
+	c1, c2, c3, c4 := &fakeConn{}, &fakeConn{}, &fakeConn{}, &fakeConn{}
+	s1, _, ref := a.admit(c1, ip("10.0.0.1"), t0)
+	require.Nil(t, ref)
+	require.True(t, a.answered(s1))
+	s2, _, ref := a.admit(c2, ip("10.0.0.2"), t0)
+	require.Nil(t, ref)
+
+	_, _, ref = a.admit(c3, ip("10.0.0.3"), t0)
+	require.Nil(t, ref)
+	assert.True(t, c2.closed, "the silent one made room")
+	assert.False(t, c1.closed, "the answering one stays")
+	assert.Equal(t, closedEvicted, a.closedFor(s2))
+	assert.False(t, a.answered(s2), "an evicted slot cannot answer any more")
+	a.release(s2) // its session ends: no double release
+
+	_, _, ref = a.admit(c4, ip("10.0.0.4"), t0)
+	require.Nil(t, ref, "the third is silent, so it goes")
+	assert.True(t, c3.closed)
+	s4 := a.silent[0]
+	require.True(t, a.answered(s4))
+	_, _, ref = a.admit(&fakeConn{}, ip("10.0.0.5"), t0)
+	require.NotNil(t, ref, "nothing silent left to close")
+	assert.Equal(t, "cap", ref.reason)
+	a.release(s1)
+	a.release(s4)
+	assert.Empty(t, a.slots)
+}
+
+// Among many silent handshakes, one address holding many goes first; with
+// one socket per address the choice is random, so a slow solver is not
+// always the one closed (it used to be: it was always the oldest).
+func TestAdmissionVictim(t *testing.T) {
+	a := newTestAdmission(t, func(c *Config) { c.MaxConns, c.MaxConnsPerIP = 1000, 1000 })
+	oldest := &fakeConn{}
+	a.admit(oldest, ip("10.0.0.1"), t0)
+	for i := range 4 {
+		a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), t0)
+	}
+	heavy := make([]*fakeConn, 3)
+	for i := range heavy {
+		heavy[i] = &fakeConn{}
+		a.admit(heavy[i], ip("10.9.9.9"), t0)
+	}
+	v := a.victimLocked()
+	assert.Equal(t, ip("10.9.9.9"), v.client, "a table of evictSample: every one is looked at")
+
+	b := newTestAdmission(t, func(c *Config) { c.MaxConns, c.MaxConnsPerIP = 1000, 1 })
+	first, _, _ := b.admit(&fakeConn{}, ip("10.0.0.1"), t0)
+	for i := range 500 {
+		b.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), t0)
+	}
+	hits := 0
+	for range 200 {
+		if b.victimLocked() == first {
+			hits++
+		}
+	}
+	assert.Less(t, hits, 20, "the oldest is picked about as often as any other (200 picks of 501)")
+}
+
+// Shutdown closes every silent handshake and leaves those answering.
+func TestAdmissionClose(t *testing.T) {
+	a := newTestAdmission(t, nil)
+	cs := []*fakeConn{{}, {}, {}}
+	var slots []*slot
+	for i, c := range cs {
+		s, _, _ := a.admit(c, netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), t0)
+		slots = append(slots, s)
+	}
+	a.answered(slots[0])
+	closed, going := a.close()
+	assert.Equal(t, 2, closed)
+	assert.Equal(t, 1, going)
+	assert.False(t, cs[0].closed)
+	assert.True(t, cs[1].closed && cs[2].closed)
+	assert.Equal(t, closedShutdown, a.closedFor(slots[1]))
+	_, _, ref := a.admit(&fakeConn{}, ip("10.0.0.9"), t0)
+	require.NotNil(t, ref)
+	assert.Equal(t, "shutdown", ref.reason)
+}
+
+// The window is the solve window for the base and load bits when calm and
+// AnswerWindow under load, and bits an address earns by its own connection
+// rate (refused connections count) never lengthen it.
+func TestAdmissionWindow(t *testing.T) {
+	a := newTestAdmission(t, func(c *Config) {
+		c.Difficulty, c.MaxExtraBits, c.MaxConns, c.MaxConnsPerIP = 16, 6, 64, 1
+	})
+	calm := a.cfg.solveWindow(16)
+	s, p, _ := a.admit(&fakeConn{}, ip("10.0.0.1"), t0)
+	assert.Equal(t, price{bits: 16, window: calm}, p)
+	a.release(s)
+	for range 1300 { // a storm from one address, each refused but the first
+		if s, _, ref := a.admit(&fakeConn{}, ip("10.0.0.1"), t0); ref == nil {
+			a.release(s)
+		}
+	}
+	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.1"), t0)
+	assert.Greater(t, p.bits, 16, "the storm raised its own price")
+	assert.Equal(t, calm, p.window, "but not its window")
+
+	for i := range 8 { // an eighth of the table: under load
+		a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 3, 0, byte(i)}), t0)
+	}
+	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.2"), t0)
+	assert.Equal(t, a.cfg.AnswerWindow, p.window)
+}
