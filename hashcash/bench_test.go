@@ -164,7 +164,7 @@ func BenchmarkVerifyForged(b *testing.B) {
 // expired entry per Spend.
 func BenchmarkSpend(b *testing.B) {
 	clk := newClock(t0)
-	s := NewMemoryStore(100_000, clk.Now)
+	s := NewMemoryStore(100_000, 100_000, clk.Now)
 	m := newTestMinter(b, SHA256, nil)
 	keys := make([]string, 1<<17) // reused after 131 s of fake time, long expired
 	for i := range keys {
@@ -174,7 +174,7 @@ func BenchmarkSpend(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		clk.Advance(time.Millisecond)
-		if err := s.Spend(keys[i%len(keys)], clk.Now().Add(time.Minute)); err != nil {
+		if err := s.Spend(keys[i%len(keys)], "", clk.Now().Add(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 		i++

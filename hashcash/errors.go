@@ -37,4 +37,8 @@ var (
 	// ErrFull reports a [SpentStore] with no room left for unexpired
 	// entries. The caller should answer "busy" and let the client retry.
 	ErrFull = errors.New("hashcash: spent store full")
+
+	// ErrOverShare reports an owner that holds its whole share of a
+	// [SpentStore]'s unexpired entries: it may spend again as they expire.
+	ErrOverShare = errors.New("hashcash: owner's share of the spent store used up")
 )

@@ -22,7 +22,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	spent := hashcash.NewMemoryStore(100_000, nil)
+	spent := hashcash.NewMemoryStore(100_000, 1_000, nil) // at most 1,000 per client
 
 	// Server.
 	challenge := m.Challenge(12, resource)
@@ -37,7 +37,7 @@ func Example() {
 	for range 2 {
 		st, expires, err := m.Verify(res.Stamp, resource)
 		if err == nil {
-			err = spent.Spend(st.Prefix(), expires)
+			err = spent.Spend(st.Prefix(), "192.0.2.7", expires) // the client
 		}
 		switch {
 		case err == nil:

@@ -9,27 +9,37 @@ import (
 // A SpentStore remembers spent challenges so that each is accepted once.
 // The key is the challenge, Stamp.Prefix(), and it must be kept until the
 // challenge expires (Minter.Verify returns when); after that the Minter
-// refuses the stamp anyway.
+// refuses the stamp anyway. The owner is who spent it (the server passes
+// the client's address), so that a store can bound each owner's share.
 type SpentStore interface {
-	// Spend records key as used until the given time. It returns
-	// ErrReplayed if key is already recorded and unexpired, and ErrFull if
+	// Spend records key as used by owner until the given time. It returns
+	// ErrReplayed if key is already recorded and unexpired, ErrOverShare if
+	// owner holds its whole share of unexpired entries, and ErrFull if
 	// there is no room for it.
-	Spend(key string, until time.Time) error
+	Spend(key, owner string, until time.Time) error
 }
 
-// MemoryStore is a SpentStore in memory, bounded to a number of entries.
-// It never evicts an unexpired entry, as that would let a stamp be spent
-// twice: when full, Spend fails with ErrFull. Expired entries are dropped a
+// MemoryStore is a SpentStore in memory, bounded to a number of entries,
+// and each owner to a number of them. It never evicts an unexpired entry,
+// as that would let a stamp be spent twice: when full, Spend fails with
+// ErrFull, and for an owner at its share with ErrOverShare, so that one
+// owner cannot fill the store for everyone. Expired entries are dropped a
 // few at a time as calls come, in order of expiry, from a min-heap, so each
 // Spend costs O(log n) and no goroutine runs in the background. A
 // MemoryStore is safe for concurrent use.
 type MemoryStore struct {
-	max int
-	now func() time.Time
+	max, perOwner int
+	now           func() time.Time
 
 	mu     sync.Mutex
-	keys   map[string]time.Time // key -> until
-	expiry expiryHeap           // the keys' entries, and stale ones of keys spent again
+	keys   map[string]spent // key -> until when, and by whom
+	owners map[string]int   // owner -> unexpired keys
+	expiry expiryHeap       // the keys' entries, and stale ones of keys spent again
+}
+
+type spent struct {
+	until time.Time
+	owner string
 }
 
 var _ SpentStore = (*MemoryStore)(nil)
@@ -39,23 +49,24 @@ var _ SpentStore = (*MemoryStore)(nil)
 // never pile up.
 const purgePerSpend = 2
 
-// NewMemoryStore returns a MemoryStore of at most max entries that reads
-// the time from now (nil means time.Now), which should be the clock of the
-// Minter whose stamps it records. It panics if max < 1.
-func NewMemoryStore(max int, now func() time.Time) *MemoryStore {
-	if max < 1 {
-		panic("hashcash: NewMemoryStore with max < 1")
+// NewMemoryStore returns a MemoryStore of at most max entries, at most
+// perOwner of them for one owner, that reads the time from now (nil means
+// time.Now), which should be the clock of the Minter whose stamps it
+// records. It panics if max or perOwner is below 1.
+func NewMemoryStore(max, perOwner int, now func() time.Time) *MemoryStore {
+	if max < 1 || perOwner < 1 {
+		panic("hashcash: NewMemoryStore with max or perOwner < 1")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{max: max, now: now, keys: make(map[string]time.Time)}
+	return &MemoryStore{max: max, perOwner: perOwner, now: now, keys: map[string]spent{}, owners: map[string]int{}}
 }
 
 // Spend implements SpentStore. An entry is kept while the time is not after
 // until, the same instant up to which Minter.Verify accepts the stamp; an
 // entry that has expired already is not stored.
-func (s *MemoryStore) Spend(key string, until time.Time) error {
+func (s *MemoryStore) Spend(key, owner string, until time.Time) error {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,20 +76,29 @@ func (s *MemoryStore) Spend(key string, until time.Time) error {
 		}
 	}
 	old, ok := s.keys[key]
-	if ok && !old.Before(now) {
+	if ok && !old.until.Before(now) {
 		return ErrReplayed
 	}
 	if until.Before(now) {
 		return nil
 	}
-	if !ok { // a new key needs room; an expired one is reused
+	if ok { // an expired entry of the key, reused
+		s.owners[old.owner]--
+	} else { // a new key needs room
 		for len(s.keys) >= s.max && s.purgeOne(now) {
 		}
 		if len(s.keys) >= s.max {
 			return ErrFull
 		}
 	}
-	s.keys[key] = until
+	if s.owners[owner] >= s.perOwner {
+		if ok {
+			s.owners[old.owner]++ // undo: the expired entry stays as it was
+		}
+		return ErrOverShare
+	}
+	s.keys[key] = spent{until: until, owner: owner}
+	s.owners[owner]++
 	heap.Push(&s.expiry, entry{key: key, until: until})
 	return nil
 }
@@ -100,8 +120,11 @@ func (s *MemoryStore) purgeOne(now time.Time) bool {
 		return false
 	}
 	e := heap.Pop(&s.expiry).(entry)
-	if until := s.keys[e.key]; until.Equal(e.until) { // else the key was spent again since
+	if sp := s.keys[e.key]; sp.until.Equal(e.until) { // else the key was spent again since
 		delete(s.keys, e.key)
+		if s.owners[sp.owner]--; s.owners[sp.owner] == 0 {
+			delete(s.owners, sp.owner)
+		}
 	}
 	return true
 }

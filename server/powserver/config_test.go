@@ -50,7 +50,7 @@ func TestNewRefusesImpossibleSettings(t *testing.T) {
 	}
 	// A store of one's own needs no replay cache size.
 	cfg := DefaultConfig()
-	cfg.ReplayCacheSize, cfg.Spent = 0, hashcash.NewMemoryStore(1, nil)
+	cfg.ReplayCacheSize, cfg.Spent = 0, hashcash.NewMemoryStore(1, 1, nil)
 	_, err := New(cfg, nil, nil)
 	assert.NoError(t, err)
 }
@@ -89,16 +89,16 @@ type panicOnce struct {
 	calls atomic.Int32
 }
 
-func (p *panicOnce) Spend(key string, until time.Time) error {
+func (p *panicOnce) Spend(key, owner string, until time.Time) error {
 	if p.calls.Add(1) == 1 {
 		panic("store exploded")
 	}
-	return p.SpentStore.Spend(key, until)
+	return p.SpentStore.Spend(key, owner, until)
 }
 
 // A panic in a session closes that connection only; the server goes on.
 func TestSessionPanicIsContained(t *testing.T) {
-	ts := start(t, Config{Spent: &panicOnce{SpentStore: hashcash.NewMemoryStore(10, nil)}})
+	ts := start(t, Config{Spent: &panicOnce{SpentStore: hashcash.NewMemoryStore(10, 10, nil)}})
 	p := dial(t, ts.addr)
 	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
 	_, err := p.r.ReadLine()

@@ -96,7 +96,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		s.quotes = quotes.Default()
 	}
 	if s.spent == nil {
-		mem := hashcash.NewMemoryStore(cfg.ReplayCacheSize, cfg.Now)
+		mem := hashcash.NewMemoryStore(cfg.ReplayCacheSize, replayShare(cfg.ReplayCacheSize), cfg.Now)
 		s.spent = mem
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "powtcp_replay_cache_entries",
@@ -306,9 +306,13 @@ func (s *Server) exchange(sl *slot, pr price) (outcome, detail string) {
 	if err != nil {
 		return s.refuse(conn, verifyErrorCode(err), err.Error())
 	}
-	if err := s.spent.Spend(stamp.Prefix(), expires); err != nil {
-		if errors.Is(err, hashcash.ErrReplayed) {
+	if err := s.spent.Spend(stamp.Prefix(), clientKeyString(sl.client), expires); err != nil {
+		switch {
+		case errors.Is(err, hashcash.ErrReplayed):
 			return s.refuse(conn, protocol.CodeReplayed, "challenge already redeemed")
+		case errors.Is(err, hashcash.ErrOverShare):
+			s.warn.warn("an address used up its share of the replay cache", nil)
+			return s.refuse(conn, protocol.CodeBusy, "this address redeemed too many challenges lately; try again later")
 		}
 		s.warn.warn("replay store refused a solution", err)
 		return s.refuse(conn, protocol.CodeBusy, "cannot record the solution now; try again")

@@ -329,3 +329,27 @@ func TestCapEvictsSilentNotAnswering(t *testing.T) {
 	require.NoError(t, err, "the answering connection survives")
 	ts.waitOutcome(t, "evicted", 1)
 }
+
+// One address redeeming solutions until the replay cache would be full gets
+// "busy" once it holds its share (an eighth); every other address is still
+// served. (It used to fill the cache and lock everyone out.)
+func TestReplayCacheShare(t *testing.T) {
+	ts := start(t, Config{ReplayCacheSize: 50})
+	redeem := func(ip string) error {
+		p := dialFrom(t, ts.addr, ip)
+		p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
+		_, err := p.reply()
+		return err
+	}
+	for i := range replayShare(50) {
+		require.NoError(t, redeem("127.0.0.2"), "redemption %d", i)
+	}
+	err := redeem("127.0.0.2")
+	var perr *protocol.Error
+	require.ErrorAs(t, err, &perr)
+	assert.Equal(t, protocol.CodeBusy, perr.Code)
+	assert.Contains(t, perr.Reason, "too many")
+	for _, ip := range []string{"127.0.0.3", "127.0.0.4", "127.0.0.5"} {
+		assert.NoError(t, redeem(ip), ip)
+	}
+}
