@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -102,6 +103,33 @@ func TestClientReconnects(t *testing.T) {
 	assert.NotEmpty(t, rep.Quote)
 	summary := s.stop(t)
 	assert.Equal(t, 1, summary["served"], "%v", summary)
+}
+
+// ulimit256 runs a command with at most 256 open descriptors.
+var ulimit256 = []string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"}
+
+// TestDescriptorBudget: under a descriptor limit below the default
+// -max-conns, the server lowers the cap to fit (and says so), so that with
+// more idle sockets held than it has descriptors it still serves an honest
+// client; an explicit -max-conns above the budget is refused at start.
+func TestDescriptorBudget(t *testing.T) {
+	s := startServerUnder(t, ulimit256)
+	e, err := s.logs.waitFor("listening", stopLimit)
+	require.NoError(t, err)
+	assert.EqualValues(t, 256-64, e["max_conns"])
+	_, err = s.logs.find("-max-conns lowered from 10000 to 192 to fit the file descriptor limit (RLIMIT_NOFILE 256 less 64); raise the limit (ulimit -n) for more")
+	require.NoError(t, err)
+
+	for i := range 300 { // more than the server has descriptors, from many addresses
+		dial(t, s.addr, fmt.Sprintf("127.0.%d.%d", 1+i/200, 1+i%200))
+	}
+	code, stdout, stderr := runClient(t, "-addr", s.addr, "-timeout", "30s", "-n", "3")
+	require.Equal(t, 0, code, "honest client served; stderr:\n%s", stderr)
+	assert.Equal(t, 3, strings.Count(stdout, "\n"))
+
+	code, _, stderr = runServer(t, ulimit256, "-max-conns", "1000")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "-max-conns 1000: above the file descriptor budget 192 (RLIMIT_NOFILE 256 less 64 for listeners, logs and the store)")
 }
 
 // TestBadAnswers speaks the protocol to the server binary: every answer but

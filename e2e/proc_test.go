@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,6 +53,13 @@ type serverProc struct {
 // win), and waits until it listens. The server is killed at cleanup.
 func startServer(t *testing.T, extra ...string) *serverProc {
 	t.Helper()
+	return startServerUnder(t, nil, extra...)
+}
+
+// startServerUnder is startServer with the binary run by a wrapper command
+// (e.g. sh -c 'ulimit -n 256; exec "$@"' sh), which must exec it.
+func startServerUnder(t *testing.T, wrapper []string, extra ...string) *serverProc {
+	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "addr")
 	args := append([]string{
 		"-addr", "127.0.0.1:0", "-addr-file", addrFile,
@@ -60,7 +68,8 @@ func startServer(t *testing.T, extra ...string) *serverProc {
 		"-shutdown-timeout", "20s",
 	}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
-	cmd := exec.CommandContext(ctx, bins.server, args...)
+	argv := append(append(slices.Clone(wrapper), bins.server), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = cleanEnv()
 	cmd.WaitDelay = 5 * time.Second
 	p := &serverProc{cmd: cmd, logs: newLogs(), exited: make(chan struct{})}
@@ -176,18 +185,31 @@ func cleanEnv() []string {
 // runClient runs the client binary and returns its exit code and output.
 func runClient(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runBinary(t, append([]string{bins.client}, args...))
+}
+
+// runServer runs the server binary under wrapper (see startServerUnder) to
+// its end, for settings it refuses at start.
+func runServer(t *testing.T, wrapper []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runBinary(t, append(append(slices.Clone(wrapper), bins.server), args...))
+}
+
+// runBinary runs argv to its end and returns its exit code and output.
+func runBinary(t *testing.T, argv []string) (code int, stdout, stderr string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), clientLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.client, args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = cleanEnv()
 	cmd.WaitDelay = 5 * time.Second
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	require.NoError(t, ctx.Err(), "client %q did not finish; stderr:\n%s", args, errOut.String())
+	require.NoError(t, ctx.Err(), "%q did not finish; stderr:\n%s", argv, errOut.String())
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
-		require.NoError(t, err, "run client")
+		require.NoError(t, err, "run %s", argv[0])
 	}
 	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
 }

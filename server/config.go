@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -29,6 +30,12 @@ type config struct {
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	Server          powserver.Config
+	// explicit names the settings given by flag or environment variable.
+	explicit map[string]bool
+	// fdNote says how fitDescriptors changed the settings, if it did.
+	fdNote string
+	// fdBudget is the descriptors client connections may use (0: no limit).
+	fdBudget int
 }
 
 // setting is one flag and the environment variable that sets its default.
@@ -105,6 +112,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	c.explicit = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
+	for _, s := range settings {
+		if getenv(s.env) != "" {
+			c.explicit[s.flag] = true
+		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -260,4 +274,43 @@ func (v algValue) String() string {
 		return ""
 	}
 	return v.p.String()
+}
+
+// fdReserve is what the descriptor budget keeps for everything but client
+// connections: standard streams, the listeners, the admin server and its
+// clients, the quotes and key files, the store's connections, the runtime's
+// poller.
+const fdReserve = 64
+
+// fitDescriptors fits -max-conns under the process's descriptor limit
+// (RLIMIT_NOFILE as Go raised it at start) less fdReserve, so that the
+// connection cap, which closes silent handshakes to make room, binds before
+// accept runs out of descriptors. Set explicitly above the budget, it is
+// an error; as the default, it is lowered and the returned note says so.
+func fitDescriptors(c *config, limit uint64) (note string, err error) {
+	if limit == 0 || limit > math.MaxInt32 {
+		return "", nil // unlimited, or unknown
+	}
+	budget := int(limit) - fdReserve
+	c.fdBudget = budget
+	if c.Server.MaxConns <= budget {
+		return "", nil
+	}
+	if budget < 1 {
+		return "", fmt.Errorf("the file descriptor limit (RLIMIT_NOFILE) is %d: at least %d needed; raise it (ulimit -n)", limit, fdReserve+1)
+	}
+	if c.explicit["max-conns"] {
+		return "", fmt.Errorf("-max-conns %d: above the file descriptor budget %d (RLIMIT_NOFILE %d less %d for listeners, logs and the store); raise the limit (ulimit -n) or lower -max-conns",
+			c.Server.MaxConns, budget, limit, fdReserve)
+	}
+	note = fmt.Sprintf("-max-conns lowered from %d to %d to fit the file descriptor limit (RLIMIT_NOFILE %d less %d); raise the limit (ulimit -n) for more",
+		c.Server.MaxConns, budget, limit, fdReserve)
+	c.Server.MaxConns = budget
+	if c.Server.MaxConnsPerIP > budget {
+		if c.explicit["max-conns-per-ip"] {
+			return "", fmt.Errorf("-max-conns-per-ip %d: above the connection cap %d that the file descriptor limit allows", c.Server.MaxConnsPerIP, budget)
+		}
+		c.Server.MaxConnsPerIP = budget
+	}
+	return note, nil
 }

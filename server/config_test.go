@@ -106,3 +106,44 @@ func TestParseConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// -max-conns fits under the descriptor limit: lowered with a note when it
+// is the default, refused when set explicitly above the budget.
+func TestFitDescriptors(t *testing.T) {
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	note, err := fitDescriptors(&c, 1024)
+	require.NoError(t, err)
+	assert.Equal(t, 1024-fdReserve, c.Server.MaxConns)
+	assert.Equal(t, 64, c.Server.MaxConnsPerIP)
+	assert.Contains(t, note, "-max-conns lowered from 10000 to 960")
+
+	c, err = parseConfig([]string{"-max-conns", "2000"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	_, err = fitDescriptors(&c, 1024)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-max-conns 2000: above the file descriptor budget 960 (RLIMIT_NOFILE 1024")
+
+	c, err = parseConfig(nil, env(map[string]string{"POWTCP_MAX_CONNS": "2000"}), io.Discard)
+	require.NoError(t, err)
+	_, err = fitDescriptors(&c, 1024)
+	assert.Error(t, err, "set by environment is explicit too")
+
+	c, err = parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	note, err = fitDescriptors(&c, 1<<20)
+	require.NoError(t, err)
+	assert.Empty(t, note)
+	assert.Equal(t, 10000, c.Server.MaxConns, "fits: unchanged")
+
+	note, err = fitDescriptors(&c, 0)
+	require.NoError(t, err)
+	assert.Empty(t, note, "no limit known")
+
+	c, err = parseConfig(nil, env(nil), io.Discard)
+	require.NoError(t, err)
+	_, err = fitDescriptors(&c, 100)
+	require.NoError(t, err)
+	assert.Equal(t, 36, c.Server.MaxConns)
+	assert.Equal(t, 36, c.Server.MaxConnsPerIP, "the per-address cap follows")
+}

@@ -18,6 +18,9 @@ func main() {
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
+	if err == nil {
+		cfg.fdNote, err = fitDescriptors(&cfg, nofile())
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "server: %v\n", err)
 		os.Exit(2)

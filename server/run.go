@@ -27,6 +27,9 @@ func run(ctx context.Context, cfg config) error {
 	}
 	defer log.Sync()
 
+	if cfg.fdNote != "" {
+		log.Warn(cfg.fdNote)
+	}
 	if cfg.QuotesFile != "" {
 		q, err := quotes.Load(cfg.QuotesFile)
 		if err != nil {
@@ -36,6 +39,12 @@ func run(ctx context.Context, cfg config) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.fdBudget > 0 {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "powtcp_fd_budget",
+			Help: "File descriptors client connections may use: RLIMIT_NOFILE less a reserve; -max-conns fits under it. Compare with process_open_fds.",
+		}, func() float64 { return float64(cfg.fdBudget) }))
+	}
 	srv, err := powserver.New(cfg.Server, log, reg)
 	if err != nil {
 		return err
@@ -52,6 +61,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	log.Info("listening", zap.Stringer("addr", ln.Addr()), zap.Int("difficulty", cfg.Server.Difficulty),
+		zap.Int("max_conns", cfg.Server.MaxConns),
 		zap.Stringer("alg", cfg.Server.Alg), zap.Bool("shared_key", cfg.Server.Key != nil))
 
 	var admin *http.Server
