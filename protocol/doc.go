@@ -16,10 +16,18 @@
 // the challenge line names the protocol version ([Version]); a client that
 // does not speak it hangs up with [ErrVersion]. <prefix> is a hashcash v1
 // stamp without its counter (see package hashcash), and <window-ms> is how
-// many milliseconds the client has to answer before the server gives up
-// with ERROR too-slow. The client appends a counter to the prefix such that
-// the hash of the whole stamp starts with the prefix's number of zero bits,
-// and sends the stamp back.
+// many milliseconds the server holds the connection for the answer before
+// it gives up with ERROR too-slow. The client appends a counter to the
+// prefix such that the hash of the whole stamp starts with the prefix's
+// number of zero bits, and sends the stamp back.
+//
+// A challenge is not tied to its connection: a client that cannot answer
+// within the window closes, finishes solving, connects again from the same
+// address within the challenge's lifetime, reads (and ignores) the new
+// challenge and sends the SOLUTION of the first. A calm server's window is
+// the solve window sized for a slow client; a loaded server's is a short
+// answer window, whatever the difficulty, so that silent connections do not
+// hold slots while clients solve. PROTOCOL.md has the details.
 //
 // An ERROR line may also be the server's first line, when it refuses a
 // connection before issuing a challenge (code busy). The codes are stable
