@@ -34,6 +34,9 @@ type Options struct {
 	Mode     Mode           // Honest unless testing the server
 	Dialer   *net.Dialer    // e.g. with LocalAddr set; a zero Dialer when nil
 	Progress func(Progress) // called about four times a second during a solve
+	// Solve is the solver; hashcash.Solve when nil. Tools plug in others
+	// (e.g. one that plays a slower client).
+	Solve func(context.Context, string, hashcash.SolveOptions) (hashcash.Result, error)
 }
 
 // Progress is a solve in progress.
@@ -138,8 +141,12 @@ func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error
 		err error
 	}
 	done := make(chan solved, 1)
+	solve := opt.Solve
+	if solve == nil {
+		solve = hashcash.Solve
+	}
 	go func() {
-		r, err := hashcash.Solve(ctx, ch.Prefix, so)
+		r, err := solve(ctx, ch.Prefix, so)
 		done <- solved{r, err}
 	}()
 	window := time.NewTimer(answerBy(ch.Window))

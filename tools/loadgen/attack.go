@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -173,8 +175,8 @@ func (a *attack) open(ctx context.Context, ip netip.Addr, kind string) (*lineCon
 // slowloris holds n sockets, perIP per source address, never answering,
 // and dials again whenever the server drops one.
 func slowloris(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, n, perIP int) {
-	a.expect["held"] = []string{"too-slow"}
-	dials := make(chan struct{}, 256) // dials in flight, so that the ramp does not overflow the backlog
+	a.expect["held"] = []string{"too-slow", "busy"} // busy: closed to make room
+	dials := make(chan struct{}, 256)               // dials in flight, so that the ramp does not overflow the backlog
 	for i := range n {
 		ip := ips[i/perIP]
 		wg.Go(func() {
@@ -334,4 +336,90 @@ func storm(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr,
 			}
 		})
 	}
+}
+
+// ---- replay-cache fill ----
+
+// replayFill redeems honest solutions from one address as fast as workers
+// can, to fill the replay cache for everyone: the server must refuse it
+// (busy) once it holds its share, and serve the others meanwhile.
+func replayFill(ctx context.Context, wg *sync.WaitGroup, a *attack, ip netip.Addr, workers int) {
+	// Its solutions are honest: a quote is "served", not a wrong answer accepted.
+	a.expect["redeem"] = []string{"served", "busy"}
+	for range workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				lc, prefix, ok := a.open(ctx, ip, "redeem")
+				if !ok {
+					pause(ctx, jitter(10*time.Millisecond))
+					continue
+				}
+				stop := closeOnDone(ctx, lc)
+				res, err := hashcash.Solve(ctx, prefix, hashcash.SolveOptions{Workers: 1})
+				if err == nil {
+					err = lc.writeLine("SOLUTION "+res.Stamp, 10*time.Second)
+				}
+				if err == nil {
+					l, err := lc.readLine(10 * time.Second)
+					if r := classifyLine(l, err); ctx.Err() == nil {
+						if r == "quote" {
+							r = "served"
+						}
+						a.reply("redeem", r)
+					}
+				}
+				lc.Close()
+				stop()
+			}
+		})
+	}
+}
+
+// ---- window inflation ----
+
+// inflate opens burst connections from one address at once (closing each),
+// then a silent one, and compares the window it gets with a calm address's
+// at the same moment: connections, refused ones included, must not buy a
+// longer hold on a slot. Each probe is "ok" or "inflated".
+func inflate(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, burst int) {
+	a.expect["window"] = []string{"ok", "no-challenge"} // no-challenge: refused, e.g. over the per-address cap
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			stormer, calm := ips[(2*i)%len(ips)], ips[(2*i+1)%len(ips)]
+			for range burst {
+				if c, err := a.dial(ctx, stormer); err == nil {
+					c.Close()
+				}
+			}
+			got, ok1 := a.window(ctx, stormer)
+			base, ok2 := a.window(ctx, calm)
+			if ctx.Err() != nil {
+				return
+			}
+			switch {
+			case !ok1 || !ok2:
+				a.reply("window", "no-challenge")
+			case got > base:
+				a.reply("window", "inflated")
+				a.note(fmt.Sprintf("window after a burst of %d: %v, a calm address got %v", burst, got, base))
+			default:
+				a.reply("window", "ok")
+			}
+		}
+	})
+}
+
+// window opens a connection from ip and returns the window of its challenge.
+func (a *attack) window(ctx context.Context, ip netip.Addr) (time.Duration, bool) {
+	c, err := a.dial(ctx, ip)
+	if err != nil {
+		return 0, false
+	}
+	defer c.Close()
+	l, err := newLineConn(c).readLine(10 * time.Second)
+	if err != nil {
+		return 0, false
+	}
+	ch, err := protocol.ParseChallenge(l)
+	return ch.Window, err == nil
 }

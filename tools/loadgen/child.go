@@ -214,6 +214,9 @@ func spawnServer(ctx context.Context, log *zap.Logger, cfg config, extra []strin
 	}
 	argv = append(argv, extra...)
 	argv = append(argv, cfg.ServerArgs...)
+	if cfg.ServerNoFile > 0 { // the limit applies to the server alone, not to the attackers here
+		argv = append([]string{"sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$@"`, cfg.ServerNoFile), "sh"}, argv...)
+	}
 	var logTo io.WriteCloser
 	if cfg.ServerLog != "" {
 		f, err := os.OpenFile(cfg.ServerLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

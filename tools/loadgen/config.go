@@ -18,20 +18,23 @@ const (
 	scGarbage   = "garbage"
 	scWrongWork = "wrongwork"
 	scStorm     = "storm"
+	scReplay    = "replayfill"
+	scInflate   = "inflate"
 )
 
-var allScenarios = []string{scHonest, scSlowloris, scGarbage, scWrongWork, scStorm}
+var allScenarios = []string{scHonest, scSlowloris, scGarbage, scWrongWork, scStorm, scReplay, scInflate}
 
 // config is one run of the load generator.
 type config struct {
 	// Target: a running server, or a binary to start.
-	Addr       string   // server address when not spawning
-	PID        int      // server process for /proc readings; 0: none
-	MetricsURL string   // server's /metrics; "" when unknown
-	Spawn      string   // server binary to start on 127.0.0.1:0
-	ServerArgs []string // extra arguments for the spawned server (after --)
-	ServerCPUs string   // taskset CPU list for spawned processes; "" leaves them free
-	ServerLog  string   // file for the spawned server's log; "" discards it
+	Addr         string   // server address when not spawning
+	PID          int      // server process for /proc readings; 0: none
+	MetricsURL   string   // server's /metrics; "" when unknown
+	Spawn        string   // server binary to start on 127.0.0.1:0
+	ServerArgs   []string // extra arguments for the spawned server (after --)
+	ServerCPUs   string   // taskset CPU list for spawned processes; "" leaves them free
+	ServerLog    string   // file for the spawned server's log; "" discards it
+	ServerNoFile uint64   // RLIMIT_NOFILE of the spawned server; 0 leaves it
 
 	Scenarios []string
 	Unloaded  time.Duration // honest phase without attackers
@@ -44,12 +47,15 @@ type config struct {
 	HonestWorkers  int           // solver goroutines per honest session
 	HonestIPs      int           // source addresses the honest clients rotate through
 	SessionTimeout time.Duration // limit of one honest session
+	HonestDelay    time.Duration // honest clients answer no sooner than this after the challenge (slow solvers)
 
 	Slowloris      int // sockets the slowloris attackers hold
 	SlowlorisPerIP int // sockets per slowloris source address
 	Garbage        int // concurrent garbage senders
 	WrongWork      int // concurrent wrong-work senders
 	Storm          int // concurrent connect/close stormers
+	ReplayFill     int // concurrent redeemers from one address (replayfill)
+	InflateBurst   int // connections one address opens at once before its probe (inflate)
 
 	ChallengeTTL time.Duration // the server's challenge lifetime (spawned servers get it)
 
@@ -88,6 +94,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Spawn, "spawn", "", "server binary to start on 127.0.0.1:0 (instead of -addr)")
 	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "pin spawned servers (and the baseline) to these CPUs with taskset, e.g. 0")
 	fs.StringVar(&c.ServerLog, "server-log", "", "write the spawned server's log to this file")
+	fs.Uint64Var(&c.ServerNoFile, "server-nofile", 0, "run the spawned server with this RLIMIT_NOFILE (ulimit -n), e.g. below its -max-conns; 0 leaves it")
 	scen := fs.String("scenario", "honest,slowloris,garbage,wrongwork,storm", "comma-separated: "+strings.Join(allScenarios, ", "))
 	fs.DurationVar(&c.Unloaded, "unloaded", 0, "length of the unloaded honest phase (default: -duration)")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "length of the honest phase under attack")
@@ -98,11 +105,14 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.HonestWorkers, "honest-workers", 1, "solver goroutines per honest session")
 	fs.IntVar(&c.HonestIPs, "honest-ips", 1000, "source addresses (127.1.x.y) the honest clients rotate through")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", 2*time.Minute, "limit of one honest session")
+	fs.DurationVar(&c.HonestDelay, "honest-delay", 0, "honest clients answer no sooner than this after their challenge: slow solvers")
 	fs.IntVar(&c.Slowloris, "slowloris", 10000, "sockets the slowloris attackers hold")
 	fs.IntVar(&c.SlowlorisPerIP, "slowloris-per-ip", 60, "slowloris sockets per source address (stay under the server's per-IP cap)")
 	fs.IntVar(&c.Garbage, "garbage", 8, "concurrent garbage senders")
 	fs.IntVar(&c.WrongWork, "wrongwork", 8, "concurrent wrong-work senders")
 	fs.IntVar(&c.Storm, "storm", 4, "concurrent connect/close stormers")
+	fs.IntVar(&c.ReplayFill, "replayfill", 8, "concurrent redeemers from one address, filling the replay cache (replayfill)")
+	fs.IntVar(&c.InflateBurst, "inflate-burst", 1300, "connections one address opens at once before opening a silent one (inflate)")
 	fs.DurationVar(&c.ChallengeTTL, "challenge-ttl", 60*time.Second, "the server's -challenge-ttl (passed to a spawned server); expired stamps are sent after it")
 	fs.BoolVar(&c.Baseline, "baseline", false, "measure CPU per session at difficulty 0 against a bare TCP server instead (needs -spawn)")
 	fs.IntVar(&c.BaselineN, "baseline-n", 20000, "sessions per target and round in -baseline mode")
@@ -181,10 +191,17 @@ func (c config) validate() error {
 	}{{"-honest", c.Honest, 1}, {"-honest-workers", c.HonestWorkers, 1}, {"-honest-ips", c.HonestIPs, 1},
 		{"-slowloris", c.Slowloris, 0}, {"-slowloris-per-ip", c.SlowlorisPerIP, 1},
 		{"-garbage", c.Garbage, 0}, {"-wrongwork", c.WrongWork, 0}, {"-storm", c.Storm, 0},
+		{"-replayfill", c.ReplayFill, 0}, {"-inflate-burst", c.InflateBurst, 1},
 		{"-baseline-n", c.BaselineN, 1}, {"-baseline-c", c.BaselineC, 1}, {"-baseline-rounds", c.BaselineRounds, 1}} {
 		if n.v < n.min {
 			bad("%s %d: want at least %d", n.name, n.v, n.min)
 		}
+	}
+	if c.HonestDelay < 0 {
+		bad("-honest-delay %v: want 0 or more", c.HonestDelay)
+	}
+	if c.ServerNoFile != 0 && c.Spawn == "" {
+		bad("-server-nofile needs -spawn")
 	}
 	if c.BaselineRate < 0 {
 		bad("-baseline-rate %v: want 0 or more", c.BaselineRate)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -68,6 +69,7 @@ func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d
 				res, err := powclient.Fetch(sctx, addr, powclient.Options{
 					Workers: cfg.HonestWorkers,
 					Dialer:  dialer(ip, 10*time.Second),
+					Solve:   slowSolver(cfg.HonestDelay),
 				})
 				cancel()
 				if ctx.Err() != nil {
@@ -136,4 +138,22 @@ func classifyHonest(err error) string {
 		return c // closed: evicted or dropped by the server
 	}
 	return "other"
+}
+
+// slowSolver solves, then holds the result until at least delay has passed
+// since it started: a client slower than this machine. Nil (powclient's
+// own solver) for no delay.
+func slowSolver(delay time.Duration) func(context.Context, string, hashcash.SolveOptions) (hashcash.Result, error) {
+	if delay <= 0 {
+		return nil
+	}
+	return func(ctx context.Context, prefix string, o hashcash.SolveOptions) (hashcash.Result, error) {
+		start := time.Now()
+		res, err := hashcash.Solve(ctx, prefix, o)
+		if err == nil && !pause(ctx, delay-time.Since(start)) {
+			err = ctx.Err()
+		}
+		res.Elapsed = time.Since(start)
+		return res, err
+	}
 }

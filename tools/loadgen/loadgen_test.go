@@ -46,6 +46,7 @@ func startServer(t *testing.T) string {
 	cfg.Difficulty, cfg.MaxExtraBits = 6, 2
 	cfg.ChallengeTTL, cfg.MinSolveWindow = 2*time.Second, time.Second
 	cfg.MaxConns, cfg.MaxConnsPerIP = 200, 16
+	cfg.ReplayCacheSize = 400 // an address's share is 50: replayfill reaches it
 	srv, err := powserver.New(cfg, nil, nil)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -68,7 +69,7 @@ func smokeConfig(addr string, scenarios ...string) config {
 		Unloaded: time.Second, Duration: 2 * time.Second, Ramp: 5 * time.Second,
 		Settle: 200 * time.Millisecond, Calibrate: 100 * time.Millisecond,
 		Honest: 2, HonestWorkers: 1, HonestIPs: 50, SessionTimeout: 20 * time.Second,
-		Slowloris: 100, SlowlorisPerIP: 10, Garbage: 2, WrongWork: 2, Storm: 1,
+		Slowloris: 100, SlowlorisPerIP: 10, Garbage: 2, WrongWork: 2, Storm: 1, ReplayFill: 2, InflateBurst: 50,
 		ChallengeTTL: 2 * time.Second, Timeout: time.Minute,
 	}
 }
@@ -87,6 +88,8 @@ func TestScenarios(t *testing.T) {
 		{give: []string{scHonest, scGarbage}, kinds: map[string][]string{scGarbage: kindNames(garbageKinds)}},
 		{give: []string{scHonest, scWrongWork}, kinds: map[string][]string{scWrongWork: kindNames(wrongKinds)}},
 		{give: []string{scHonest, scStorm}, kinds: map[string][]string{scStorm: {"read-close"}}},
+		{give: []string{scHonest, scReplay}, kinds: map[string][]string{scReplay: {"redeem"}}},
+		{give: []string{scHonest, scInflate}, kinds: map[string][]string{scInflate: {"window"}}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, "+"), func(t *testing.T) {
@@ -124,6 +127,7 @@ func TestRunMixed(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &rep))
 	checkReport(t, &rep, map[string][]string{
 		scSlowloris: {"held"}, scGarbage: kindNames(garbageKinds), scWrongWork: kindNames(wrongKinds), scStorm: {"read-close"},
+		scReplay: {"redeem"}, scInflate: {"window"},
 	})
 }
 
@@ -172,6 +176,10 @@ func wantReplies(attacker, kind string) []string {
 		return []string{"too-slow"}
 	case "read-close":
 		return []string{"challenge"}
+	case "redeem":
+		return []string{"busy"} // its share of the replay cache used up
+	case "window":
+		return []string{"ok"}
 	}
 	return nil
 }

@@ -174,6 +174,14 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 		ips := attackers.take(64 * cfg.Storm)
 		start(scStorm, func(a *attack) { storm(actx, &awg, a, ips, cfg.Storm) })
 	}
+	if cfg.has(scReplay) && cfg.ReplayFill > 0 {
+		ip := attackers.take(1)[0]
+		start(scReplay, func(a *attack) { replayFill(actx, &awg, a, ip, cfg.ReplayFill) })
+	}
+	if cfg.has(scInflate) {
+		ips := attackers.take(64)
+		start(scInflate, func(a *attack) { inflate(actx, &awg, a, ips, cfg.InflateBurst) })
+	}
 	stopAttackers := sync.OnceFunc(func() {
 		stopAttack()
 		awg.Wait()
