@@ -43,6 +43,14 @@ func TestParseFlags(t *testing.T) {
 // valid solution, a quote.
 func server(t *testing.T) string {
 	t.Helper()
+	return serveEach(t, func(int, net.Conn) bool { return true })
+}
+
+// serveEach runs a server that, for the i-th connection (from 0), holds it
+// silent until the client hangs up unless answer(i, conn) says to serve it:
+// a solvable challenge and, for a valid solution, a quote.
+func serveEach(t *testing.T, answer func(i int, conn net.Conn) bool) string {
+	t.Helper()
 	m, err := hashcash.NewMinter(hashcash.MinterConfig{Key: []byte("0123456789abcdef"), TTL: time.Minute})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -50,12 +58,17 @@ func server(t *testing.T) string {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for {
+		for i := 0; ; i++ {
 			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if !answer(i, conn) {
+				io.Copy(io.Discard, conn) // until the client closes
+				conn.Close()
+				continue
+			}
 			protocol.Write(conn, protocol.Challenge{Prefix: m.Challenge(6, "t"), Window: 5 * time.Second})
 			if sol, err := protocol.NewReader(conn).ReadSolution(); err == nil {
 				if _, _, err := m.Verify(sol.Stamp, "t"); err != nil {
@@ -102,44 +115,12 @@ func (w *cancelWriter) Write(p []byte) (int, error) {
 	return w.Buffer.Write(p)
 }
 
-// firstOnlyServer serves the first connection and holds every later one
-// silent until the client hangs up.
-func firstOnlyServer(t *testing.T) string {
-	t.Helper()
-	m, err := hashcash.NewMinter(hashcash.MinterConfig{Key: []byte("0123456789abcdef"), TTL: time.Minute})
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for first := true; ; first = false {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
-			if first {
-				protocol.Write(conn, protocol.Challenge{Prefix: m.Challenge(1, "t"), Window: 5 * time.Second})
-				if _, err := protocol.NewReader(conn).ReadSolution(); err == nil {
-					protocol.Write(conn, protocol.Quote{Text: "Know thyself. — Proverb"})
-				}
-			} else {
-				io.Copy(io.Discard, conn) // until the client closes
-			}
-			conn.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().String()
-}
-
 // A run cancelled mid-way counts every session it did not serve as failed,
 // the one under way and those never started. Under go test -race this
 // caught the count being written outside the workers' lock: the second
 // worker's session fails (cancelled) while the feeder counts the rest.
 func TestRunCancelled(t *testing.T) {
-	addr := firstOnlyServer(t)
+	addr := serveEach(t, func(i int, _ net.Conn) bool { return i == 0 }) // later ones stay silent
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &cancelWriter{cancel: cancel}

@@ -138,31 +138,30 @@ func TestFetchContext(t *testing.T) {
 
 // A solve that outlasts the window closes the first connection and
 // presents the stamp on a second one, which the server takes (a challenge
-// is good on any connection of the same client within its lifetime).
+// is good on any connection of the same client within its lifetime);
+// within the window it stays one connection, one round trip.
 func TestFetchReconnectsAfterWindow(t *testing.T) {
-	var conns atomic.Int32
-	serve := verifying(t, 18, time.Millisecond)
-	addr := fakeServer(t, func(conn net.Conn) {
-		conns.Add(1)
-		serve(conn)
-	})
-	res, err := Fetch(context.Background(), addr, Options{Workers: 1})
-	require.NoError(t, err)
-	assert.True(t, res.Reconnected)
-	assert.Equal(t, "Know thyself. — Proverb", res.Quote)
-	assert.Equal(t, int32(2), conns.Load())
-}
-
-// Within the window it stays one connection, one round trip.
-func TestFetchOneConnectionWhenInTime(t *testing.T) {
-	var conns atomic.Int32
-	serve := verifying(t, 4, 10*time.Second)
-	addr := fakeServer(t, func(conn net.Conn) {
-		conns.Add(1)
-		serve(conn)
-	})
-	res, err := Fetch(context.Background(), addr, Options{Workers: 1})
-	require.NoError(t, err)
-	assert.False(t, res.Reconnected)
-	assert.Equal(t, int32(1), conns.Load())
+	for _, tt := range []struct {
+		name   string
+		bits   int
+		window time.Duration
+		conns  int32
+	}{
+		{"in time", 4, 10 * time.Second, 1},
+		{"window outlasted", 18, time.Millisecond, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var conns atomic.Int32
+			serve := verifying(t, tt.bits, tt.window)
+			addr := fakeServer(t, func(conn net.Conn) {
+				conns.Add(1)
+				serve(conn)
+			})
+			res, err := Fetch(context.Background(), addr, Options{Workers: 1})
+			require.NoError(t, err)
+			assert.Equal(t, tt.conns == 2, res.Reconnected)
+			assert.Equal(t, "Know thyself. — Proverb", res.Quote)
+			assert.Equal(t, tt.conns, conns.Load())
+		})
+	}
 }
