@@ -66,16 +66,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v: want a positive duration", c.Timeout))
 	}
-	switch *mode {
-	case "honest":
-		c.Mode = powclient.Honest
-	case "short-work":
-		c.Mode = powclient.ShortWork
-	case "forged":
-		c.Mode = powclient.Forged
-	default:
-		errs = append(errs, fmt.Errorf("-mode %q: want honest, short-work or forged", *mode))
+	m, err := powclient.ParseMode(*mode)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-%w", err))
 	}
+	c.Mode = m
 	if f, ok := stderr.(*os.File); ok {
 		c.progressTTY = term.IsTerminal(int(f.Fd()))
 	}
@@ -163,10 +158,7 @@ func session(ctx context.Context, cfg config, i int, stderr io.Writer) report {
 	}
 	if err != nil {
 		rep.Error = err.Error()
-		var perr *protocol.Error
-		if errors.As(err, &perr) {
-			rep.Code = string(perr.Code)
-		}
+		rep.Code = powclient.Classify(err)
 	}
 	return rep
 }

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
@@ -26,6 +28,53 @@ const (
 	// Forged answers with a solved stamp whose MAC was changed.
 	Forged
 )
+
+// modeNames are the Modes' names, as String returns and ParseMode takes.
+var modeNames = [...]string{Honest: "honest", ShortWork: "short-work", Forged: "forged"}
+
+func (m Mode) String() string {
+	if m < 0 || int(m) >= len(modeNames) {
+		return fmt.Sprintf("Mode(%d)", int(m))
+	}
+	return modeNames[m]
+}
+
+// ParseMode returns the Mode of a name that String returns.
+func ParseMode(s string) (Mode, error) {
+	for m, name := range modeNames {
+		if name == s {
+			return Mode(m), nil
+		}
+	}
+	return 0, fmt.Errorf("mode %q: want %s", s, strings.Join(modeNames[:], ", "))
+}
+
+// Classify names why an exchange failed, for counts and reports: the
+// server's error code ("busy", "bad-solution", ...), "no-challenge",
+// "timeout" (the context's deadline), "canceled", "dial", "closed" (the
+// server hung up), or "error".
+func Classify(err error) string {
+	var pe *protocol.Error
+	var oe *net.OpError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &pe):
+		return string(pe.Code)
+	case errors.Is(err, ErrNoChallenge):
+		return "no-challenge"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return "dial"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
+		return "closed"
+	}
+	return "error"
+}
 
 // Options configure a session. The zero value is an honest session with
 // one solver worker per CPU and no time limit but ctx's.

@@ -3,8 +3,11 @@ package powclient
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,5 +166,34 @@ func TestFetchReconnectsAfterWindow(t *testing.T) {
 			assert.Equal(t, "Know thyself. — Proverb", res.Quote)
 			assert.Equal(t, tt.conns, conns.Load())
 		})
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for _, m := range []Mode{Honest, ShortWork, Forged} {
+		got, err := ParseMode(m.String())
+		require.NoError(t, err)
+		assert.Equal(t, m, got)
+	}
+	_, err := ParseMode("evil")
+	assert.ErrorContains(t, err, `mode "evil": want honest, short-work, forged`)
+	assert.Equal(t, "Mode(7)", Mode(7).String())
+}
+
+func TestClassify(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{&protocol.Error{Code: protocol.CodeBusy, Reason: "full"}, "busy"},
+		{fmt.Errorf("%w: bad", ErrNoChallenge), "no-challenge"},
+		{fmt.Errorf("read: %w", context.DeadlineExceeded), "timeout"},
+		{context.Canceled, "canceled"},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "dial"},
+		{io.ErrUnexpectedEOF, "closed"},
+		{errors.New("something else"), "error"},
+	} {
+		assert.Equal(t, tt.want, Classify(tt.err), "%v", tt.err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/client/powclient"
-	"github.com/powtcp/powtcp/protocol"
 )
 
 // modes in the order the summary lists them.
@@ -70,18 +68,7 @@ func summarize(cfg config, addrs int, outcomes []outcome, server map[string]int6
 }
 
 // reason names why a session failed.
-func reason(err error) string {
-	var perr *protocol.Error
-	switch {
-	case errors.As(err, &perr):
-		return string(perr.Code)
-	case errors.Is(err, powclient.ErrNoChallenge):
-		return "no-challenge"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	}
-	return "error"
-}
+func reason(err error) string { return powclient.Classify(err) }
 
 // err reports what the demo must not see: an honest client refused, or a
 // wrong solution served.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -117,27 +116,18 @@ func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d
 	return st
 }
 
-// classifyHonest names why an honest session failed.
+// classifyHonest names why an honest session failed: "refused-<code>" for
+// the server's refusals, "dial-no-port" when this machine ran out of
+// source ports, else powclient's class.
 func classifyHonest(err error) string {
 	var pe *protocol.Error
-	var oe *net.OpError
 	switch {
 	case errors.As(err, &pe):
 		return "refused-" + string(pe.Code)
-	case errors.Is(err, powclient.ErrNoChallenge):
-		return "no-challenge"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.As(err, &oe) && oe.Op == "dial":
-		if errors.Is(err, syscall.EADDRNOTAVAIL) {
-			return "dial-no-port"
-		}
-		return "dial"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "dial-no-port"
 	}
-	if c := classifyErr(err); c != "io" {
-		return c // closed: evicted or dropped by the server
-	}
-	return "other"
+	return powclient.Classify(err)
 }
 
 // slowSolver solves, then holds the result until at least delay has passed
