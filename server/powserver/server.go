@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/hashcash"
@@ -49,7 +49,6 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	outcomes  map[string]int64
 }
 
 // New returns a Server for cfg; log may be nil. Registerer may be nil, in
@@ -88,7 +87,6 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		metrics:   newMetrics(reg),
 		adm:       newAdmission(cfg, log, nil),
 		listeners: map[net.Listener]struct{}{},
-		outcomes:  map[string]int64{},
 	}
 	s.adm.metrics = s.metrics
 	s.readers.New = func() any { return protocol.NewReader(nil) }
@@ -248,7 +246,6 @@ func (s *Server) handle(conn net.Conn) {
 	sl, pr, ref := s.adm.admit(conn, clientKey(conn.RemoteAddr()), start)
 	if ref != nil {
 		s.metrics.refused.WithLabelValues(ref.reason).Inc()
-		s.count("refused-" + ref.reason)
 		s.warn.warn("connection refused: "+ref.reason, nil)
 		s.write(conn, &protocol.Error{Code: protocol.CodeBusy, Reason: ref.msg}) // best effort: closing next
 		return
@@ -256,7 +253,6 @@ func (s *Server) handle(conn net.Conn) {
 	defer s.adm.release(sl)
 	outcome, detail := s.exchange(sl, pr)
 	s.metrics.sessions.WithLabelValues(outcome).Inc()
-	s.count(outcome)
 	elapsed := s.cfg.Now().Sub(start)
 	s.metrics.handshakeDuration.Observe(elapsed.Seconds())
 	if ce := s.log.Check(zap.DebugLevel, "session"); ce != nil {
@@ -325,19 +321,29 @@ func (s *Server) exchange(sl *slot, pr price) (outcome, detail string) {
 	return "served", ""
 }
 
-// count adds one to the summary of outcomes.
-func (s *Server) count(outcome string) {
-	s.mu.Lock()
-	s.outcomes[outcome]++
-	s.mu.Unlock()
-}
-
 // Summary returns how many connections ended with each outcome so far:
-// "served", an error code, "gone", "evicted", or "refused-<reason>".
+// "served", an error code, "gone", "evicted", "shutdown", or
+// "refused-<reason>". It reads the counters /metrics exports
+// (powtcp_sessions_total, powtcp_connections_refused_total), so the two
+// always agree.
 func (s *Server) Summary() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.outcomes)
+	out := map[string]int64{}
+	add := func(vec *prometheus.CounterVec, prefix string) {
+		ch := make(chan prometheus.Metric, 32)
+		go func() {
+			vec.Collect(ch)
+			close(ch)
+		}()
+		for m := range ch {
+			var d dto.Metric
+			if m.Write(&d) == nil && len(d.GetLabel()) == 1 {
+				out[prefix+d.GetLabel()[0].GetValue()] = int64(d.GetCounter().GetValue())
+			}
+		}
+	}
+	add(s.metrics.sessions, "")
+	add(s.metrics.refused, "refused-")
+	return out
 }
 
 // readSolution reads the solution line, once input arrived, with a pooled
