@@ -27,6 +27,12 @@ type Policy struct {
 // be generous for such stamps.
 //
 // Check does not protect against replay; see SpentStore.
+//
+// Who it is for: a service that takes stamps it did not issue, such as mail
+// with X-Hashcash headers minted by the reference tool (the interop test
+// checks its stamps with Check). powtcp's server does not call it: it only
+// takes its own challenges, which Minter.Verify checks (MAC first, then the
+// same date and work checks).
 func Check(stamp string, p Policy) (Stamp, error) {
 	alg := p.Alg
 	if alg == 0 {

@@ -50,7 +50,12 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// No TCP keep-alive on protocol connections: a session lives for
+	// milliseconds to seconds and every phase has a deadline, so the probes
+	// would never fire, and enabling them costs setsockopt calls on every
+	// accepted connection.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
