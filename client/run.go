@@ -21,6 +21,7 @@ import (
 
 	"github.com/powtcp/powtcp/client/powclient"
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -31,7 +32,7 @@ type config struct {
 	Timeout     time.Duration
 	Verbose     bool
 	JSON        bool
-	Mode        powclient.Mode
+	Mode        wrongwork.Mode
 	progressTTY bool
 }
 
@@ -66,7 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v: want a positive duration", c.Timeout))
 	}
-	m, err := powclient.ParseMode(*mode)
+	m, err := wrongwork.ParseMode(*mode)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("-%w", err))
 	}
@@ -143,7 +144,7 @@ feed:
 func session(ctx context.Context, cfg config, i int, stderr io.Writer) report {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	opt := powclient.Options{Workers: cfg.Workers, Mode: cfg.Mode}
+	opt := powclient.Options{Workers: cfg.Workers, Tamper: cfg.Mode.Tamper()}
 	var p *progress
 	if cfg.progressTTY && cfg.C == 1 && !cfg.JSON {
 		p = &progress{w: stderr}

@@ -9,45 +9,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/protocol"
 )
-
-// Mode is what a session answers: an honest solution, or a wrong one on purpose.
-type Mode int
-
-const (
-	Honest Mode = iota
-	// ShortWork answers with a counter whose hash misses the difficulty
-	// (at difficulty 0, where every counter works, it forges the MAC instead).
-	ShortWork
-	// Forged answers with a solved stamp whose MAC was changed.
-	Forged
-)
-
-// modeNames are the Modes' names, as String returns and ParseMode takes.
-var modeNames = [...]string{Honest: "honest", ShortWork: "short-work", Forged: "forged"}
-
-func (m Mode) String() string {
-	if m < 0 || int(m) >= len(modeNames) {
-		return fmt.Sprintf("Mode(%d)", int(m))
-	}
-	return modeNames[m]
-}
-
-// ParseMode returns the Mode of a name that String returns.
-func ParseMode(s string) (Mode, error) {
-	for m, name := range modeNames {
-		if name == s {
-			return Mode(m), nil
-		}
-	}
-	return 0, fmt.Errorf("mode %q: want %s", s, strings.Join(modeNames[:], ", "))
-}
 
 // Classify names why an exchange failed, for counts and reports: the
 // server's error code ("busy", "bad-solution", ...), "no-challenge",
@@ -76,16 +43,18 @@ func Classify(err error) string {
 	return "error"
 }
 
-// Options configure a session. The zero value is an honest session with
+// Options configure a session. The zero value is a session with
 // one solver worker per CPU and no time limit but ctx's.
 type Options struct {
 	Workers  int            // solver goroutines; GOMAXPROCS when 0
-	Mode     Mode           // Honest unless testing the server
 	Dialer   *net.Dialer    // e.g. with LocalAddr set; a zero Dialer when nil
 	Progress func(Progress) // called about four times a second during a solve
 	// Solve is the solver; hashcash.Solve when nil. Tools plug in others
 	// (e.g. one that plays a slower client).
 	Solve func(context.Context, string, hashcash.SolveOptions) (hashcash.Result, error)
+	// Tamper, when set, changes the solved stamp before it is sent: tests
+	// of the server send wrong answers through it (package wrongwork).
+	Tamper func(prefix, stamp string) string
 }
 
 // Progress is a solve in progress.
@@ -223,8 +192,8 @@ func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error
 		}
 	}
 	stamp := res.Solve.Stamp
-	if opt.Mode != Honest {
-		stamp = spoil(prefix, stamp, opt.Mode)
+	if opt.Tamper != nil {
+		stamp = opt.Tamper(ch.Prefix, stamp)
 	}
 	if res.Quote, err = sess.Answer(stamp); err != nil {
 		return res, ctxErr(ctx, err)
@@ -237,27 +206,6 @@ func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error
 // its connection: the window less a margin for the way to the server.
 func answerBy(window time.Duration) time.Duration {
 	return window - min(window/4, 100*time.Millisecond)
-}
-
-// spoil turns a valid stamp into a wrong one of the given mode.
-func spoil(prefix hashcash.Stamp, stamp string, mode Mode) string {
-	alg, _ := prefix.Alg()
-	if mode == ShortWork && prefix.Bits > 0 {
-		for i := 0; ; i++ {
-			s := fmt.Sprintf("%s%x", prefix.Prefix(), i)
-			if hashcash.ZeroBits(alg, s) < prefix.Bits {
-				return s
-			}
-		}
-	}
-	// Change one character of the MAC in the rand field.
-	st, _ := hashcash.Parse(stamp)
-	c := "A"
-	if strings.HasPrefix(st.Rand, "A") {
-		c = "B"
-	}
-	st.Rand = c + st.Rand[1:]
-	return st.String()
 }
 
 // ctxErr prefers the context's error over the I/O error it caused.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -68,19 +69,19 @@ func TestFetch(t *testing.T) {
 	tests := []struct {
 		name     string
 		bits     int
-		mode     Mode
+		mode     wrongwork.Mode
 		wantCode protocol.Code
 	}{
-		{"honest", 10, Honest, ""},
-		{"honest at difficulty 0", 0, Honest, ""},
-		{"short work", 10, ShortWork, protocol.CodeBadSolution},
-		{"short work at difficulty 0 forges", 0, ShortWork, protocol.CodeForged},
-		{"forged", 10, Forged, protocol.CodeForged},
+		{"honest", 10, wrongwork.Honest, ""},
+		{"honest at difficulty 0", 0, wrongwork.Honest, ""},
+		{"short work", 10, wrongwork.ShortWork, protocol.CodeBadSolution},
+		{"short work at difficulty 0 forges", 0, wrongwork.ShortWork, protocol.CodeForged},
+		{"forged", 10, wrongwork.Forged, protocol.CodeForged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := fakeServer(t, verifying(t, tt.bits, 5*time.Second))
-			res, err := Fetch(context.Background(), addr, Options{Workers: 1, Mode: tt.mode})
+			res, err := Fetch(context.Background(), addr, Options{Workers: 1, Tamper: tt.mode.Tamper()})
 			if tt.wantCode != "" {
 				var perr *protocol.Error
 				require.ErrorAs(t, err, &perr)
@@ -167,17 +168,6 @@ func TestFetchReconnectsAfterWindow(t *testing.T) {
 			assert.Equal(t, tt.conns, conns.Load())
 		})
 	}
-}
-
-func TestParseMode(t *testing.T) {
-	for _, m := range []Mode{Honest, ShortWork, Forged} {
-		got, err := ParseMode(m.String())
-		require.NoError(t, err)
-		assert.Equal(t, m, got)
-	}
-	_, err := ParseMode("evil")
-	assert.ErrorContains(t, err, `mode "evil": want honest, short-work, forged`)
-	assert.Equal(t, "Mode(7)", Mode(7).String())
 }
 
 func TestClassify(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -212,7 +213,8 @@ func TestAdminEndpoints(t *testing.T) {
 	busy := dialFrom(t, ts.addr, "127.0.0.2")
 	_, err = busy.r.ReadChallenge()
 	require.Error(t, err)
-	p.send("SOLUTION " + shortWork(c.Prefix) + "\n")
+	short, _ := wrongwork.Short(c.Prefix)
+	p.send("SOLUTION " + short + "\n")
 	p.wantCode(protocol.CodeBadSolution)
 
 	ts.waitOutcome(t, "bad-solution", 1)

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -196,16 +197,14 @@ func TestServeRefusesBadAnswers(t *testing.T) {
 		{"other version", func(*testing.T, *testServer, string) string { return "POWTCP/2 SOLUTION x\n" }, protocol.CodeVersion},
 		{"malformed stamp", func(*testing.T, *testServer, string) string { return "SOLUTION 1:8:x\n" }, protocol.CodeMalformed},
 		{"short work", func(_ *testing.T, _ *testServer, prefix string) string {
-			return "SOLUTION " + shortWork(prefix) + "\n"
+			s, _ := wrongwork.Short(prefix)
+			return "SOLUTION " + s + "\n"
 		}, protocol.CodeBadSolution},
 		{"wrong prefix (another server's challenge)", func(t *testing.T, _ *testServer, _ string) string {
 			return "SOLUTION " + solve(t, other.Challenge(8, "127.0.0.1@powtcp")) + "\n"
 		}, protocol.CodeForged},
 		{"forged MAC", func(t *testing.T, _ *testServer, prefix string) string {
-			st, err := hashcash.Parse(solve(t, prefix))
-			require.NoError(t, err)
-			st.Rand = flip(st.Rand)
-			return "SOLUTION " + st.String() + "\n"
+			return "SOLUTION " + wrongwork.FlipMAC(solve(t, prefix)) + "\n"
 		}, protocol.CodeForged},
 		{"bits lowered", func(t *testing.T, _ *testServer, prefix string) string {
 			st, err := hashcash.ParsePrefix(prefix)
@@ -235,23 +234,6 @@ func TestServeRefusesBadAnswers(t *testing.T) {
 			ts.waitOutcome(t, string(tt.want), 1)
 		})
 	}
-}
-
-// shortWork returns a stamp for prefix whose hash misses 8 zero bits.
-func shortWork(prefix string) string {
-	for i := 0; ; i++ {
-		s := prefix + strings.Repeat("A", i%7) + string(rune('a'+i%26))
-		if hashcash.ZeroBits(hashcash.SHA256, s) < 8 {
-			return s
-		}
-	}
-}
-
-func flip(s string) string {
-	if s[0] == 'A' {
-		return "B" + s[1:]
-	}
-	return "A" + s[1:]
 }
 
 func TestServeRefusesReplay(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 )
 
 func TestRun(t *testing.T) {
@@ -142,7 +142,7 @@ func TestMode(t *testing.T) {
 		{clients: 4, wrong: 1, want: "sfsf"},
 		{clients: 3, wrong: 0.1, want: "hhh"},
 	}
-	letter := map[powclient.Mode]byte{powclient.Honest: 'h', powclient.ShortWork: 's', powclient.Forged: 'f'}
+	letter := map[wrongwork.Mode]byte{wrongwork.Honest: 'h', wrongwork.ShortWork: 's', wrongwork.Forged: 'f'}
 	for _, tt := range tests {
 		c := config{Clients: tt.clients, Wrong: tt.wrong}
 		var got []byte

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/server/powserver"
 )
 
@@ -87,21 +88,21 @@ func (c config) validate() error {
 // mode is what client i answers. The wrong clients, round(Wrong*Clients)
 // of them, are spread evenly over the run and alternate between short
 // work and a forged MAC.
-func (c config) mode(i int) powclient.Mode {
+func (c config) mode(i int) wrongwork.Mode {
 	k := int(math.Round(c.Wrong * float64(c.Clients)))
 	j := i * k / c.Clients // wrong clients before i
 	if (i+1)*k/c.Clients == j {
-		return powclient.Honest
+		return wrongwork.Honest
 	}
 	if j%2 == 0 {
-		return powclient.ShortWork
+		return wrongwork.ShortWork
 	}
-	return powclient.Forged
+	return wrongwork.Forged
 }
 
 // outcome is one client's session.
 type outcome struct {
-	mode powclient.Mode
+	mode wrongwork.Mode
 	res  powclient.Result
 	err  error
 }
@@ -177,12 +178,12 @@ func fetch(ctx context.Context, cfg config, addr string, i int, d *net.Dialer, l
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	o := outcome{mode: cfg.mode(i)}
-	o.res, o.err = powclient.Fetch(ctx, addr, powclient.Options{Workers: cfg.Workers, Mode: o.mode, Dialer: d})
+	o.res, o.err = powclient.Fetch(ctx, addr, powclient.Options{Workers: cfg.Workers, Tamper: o.mode.Tamper(), Dialer: d})
 	switch {
-	case o.mode == powclient.Honest && o.err != nil:
+	case o.mode == wrongwork.Honest && o.err != nil:
 		log.Warn("honest client refused", zap.Int("client", i), zap.Stringer("local", o.res.LocalAddr), zap.Error(o.err))
-	case o.mode != powclient.Honest && o.err == nil:
-		log.Error("wrong solution served", zap.Int("client", i), zap.String("mode", modeName(o.mode)),
+	case o.mode != wrongwork.Honest && o.err == nil:
+		log.Error("wrong solution served", zap.Int("client", i), zap.String("mode", o.mode.String()),
 			zap.Stringer("local", o.res.LocalAddr))
 	}
 	return o
@@ -206,16 +207,4 @@ func sourceDialers(n int, log *zap.Logger) []*net.Dialer {
 		ds[i] = &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}}
 	}
 	return ds
-}
-
-func modeName(m powclient.Mode) string {
-	switch m {
-	case powclient.Honest:
-		return "honest"
-	case powclient.ShortWork:
-		return "short-work"
-	case powclient.Forged:
-		return "forged"
-	}
-	return fmt.Sprintf("mode-%d", int(m))
 }

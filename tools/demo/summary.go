@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 )
 
 // modes in the order the summary lists them.
-var modes = []powclient.Mode{powclient.Honest, powclient.ShortWork, powclient.Forged}
+var modes = []wrongwork.Mode{wrongwork.Honest, wrongwork.ShortWork, wrongwork.Forged}
 
 // modeStats is what the clients of one mode saw.
 type modeStats struct {
@@ -43,17 +44,17 @@ func summarize(cfg config, addrs int, outcomes []outcome, server map[string]int6
 		Client: map[string]modeStats{}, Server: server, Elapsed: elapsed,
 	}
 	for _, m := range modes {
-		s.Client[modeName(m)] = modeStats{Refused: map[string]int{}}
+		s.Client[m.String()] = modeStats{Refused: map[string]int{}}
 	}
 	for _, o := range outcomes {
-		st := s.Client[modeName(o.mode)]
+		st := s.Client[o.mode.String()]
 		st.Sessions++
 		if o.err == nil {
 			st.Served++
 		} else {
 			st.Refused[reason(o.err)]++
 		}
-		s.Client[modeName(o.mode)] = st
+		s.Client[o.mode.String()] = st
 		if o.res.Solve.Stamp != "" {
 			if s.Solves == 0 || o.res.Bits < s.MinBits {
 				s.MinBits = o.res.Bits
@@ -74,12 +75,12 @@ func reason(err error) string { return powclient.Classify(err) }
 // wrong solution served.
 func (s *summary) err() error {
 	var errs []error
-	if h := s.Client[modeName(powclient.Honest)]; h.Served < h.Sessions {
+	if h := s.Client[wrongwork.Honest.String()]; h.Served < h.Sessions {
 		errs = append(errs, fmt.Errorf("%d of %d honest clients were refused", h.Sessions-h.Served, h.Sessions))
 	}
 	for _, m := range modes[1:] {
-		if w := s.Client[modeName(m)]; w.Served > 0 {
-			errs = append(errs, fmt.Errorf("%d of %d %s clients were served", w.Served, w.Sessions, modeName(m)))
+		if w := s.Client[m.String()]; w.Served > 0 {
+			errs = append(errs, fmt.Errorf("%d of %d %s clients were served", w.Served, w.Sessions, m.String()))
 		}
 	}
 	return errors.Join(errs...)
@@ -87,14 +88,14 @@ func (s *summary) err() error {
 
 // print writes the summary as tables.
 func (s *summary) print(w io.Writer) {
-	honest := s.Client[modeName(powclient.Honest)].Sessions
+	honest := s.Client[wrongwork.Honest.String()].Sessions
 	fmt.Fprintf(w, "powtcp demo: %d clients (%d honest, %d wrong), %d at a time, from %d source address(es), difficulty %d\n\n",
 		s.Clients, honest, s.Clients-honest, s.Concurrent, s.SourceAddrs, s.Difficulty)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT\tSESSIONS\tSERVED\tREFUSED\tREASONS")
 	for _, m := range modes {
-		st := s.Client[modeName(m)]
+		st := s.Client[m.String()]
 		var reasons []string
 		for _, r := range slices.Sorted(maps.Keys(st.Refused)) {
 			reasons = append(reasons, fmt.Sprintf("%s=%d", r, st.Refused[r]))
@@ -102,7 +103,7 @@ func (s *summary) print(w io.Writer) {
 		if len(reasons) == 0 {
 			reasons = []string{"-"}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", modeName(m), st.Sessions, st.Served, st.Sessions-st.Served, strings.Join(reasons, " "))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", m.String(), st.Sessions, st.Served, st.Sessions-st.Served, strings.Join(reasons, " "))
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "SERVER OUTCOME\tCONNECTIONS")

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -307,7 +308,7 @@ func bareSession(ctx context.Context, kind, addr string, ip netip.Addr) error {
 			return err
 		}
 		alg, _ := st.Alg()
-		if err := lc.writeLine("SOLUTION "+solveLocal(alg, ch.Prefix, st.Bits), 10*time.Second); err != nil {
+		if err := lc.writeLine("SOLUTION "+wrongwork.Solve(alg, ch.Prefix, st.Bits), 10*time.Second); err != nil {
 			return err
 		}
 		l, err := lc.readLine(10 * time.Second)

@@ -6,11 +6,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -48,30 +48,16 @@ func craft(kind, prefix string) (stamp string, ok bool) {
 	}
 	switch kind {
 	case "short":
-		if st.Bits == 0 {
-			return "", false
-		}
-		for i := uint64(0); ; i++ {
-			s := prefix + strconv.FormatUint(i, 36)
-			if hashcash.ZeroBits(alg, s) < st.Bits {
-				return s, true
-			}
-		}
+		return wrongwork.Short(prefix)
 	case "forged-mac":
-		c := "A"
-		if st.Rand[0] == 'A' {
-			c = "B"
-		}
-		st.Rand = c + st.Rand[1:]
-		st.Counter = "A"
-		return st.String(), true
+		return wrongwork.FlipMAC(prefix) + "A", true
 	case "forged-bits":
 		if st.Bits > 0 {
 			st.Bits = min(st.Bits-1, 8)
 		} else if t, err := st.Time(); err == nil {
 			st.Date = t.Add(time.Second).UTC().Format("060102150405")
 		}
-		return solveLocal(alg, st.Prefix(), st.Bits), true
+		return wrongwork.Solve(alg, st.Prefix(), st.Bits), true
 	case "madeup":
 		var raw [30]byte
 		rand.Read(raw[:])
@@ -82,16 +68,6 @@ func craft(kind, prefix string) (stamp string, ok bool) {
 		return st.String(), true
 	}
 	return "", false
-}
-
-// solveLocal finds a counter for a few bits in this goroutine.
-func solveLocal(alg hashcash.Alg, prefix string, bits int) string {
-	for i := uint64(0); ; i++ {
-		s := prefix + strconv.FormatUint(i, 36)
-		if hashcash.ZeroBits(alg, s) >= bits {
-			return s
-		}
-	}
 }
 
 // seed is an honestly solved stamp, kept to be replayed or sent expired.
