@@ -23,8 +23,8 @@
 //
 // A challenge is not tied to its connection: a client that cannot answer
 // within the window closes, finishes solving, connects again from the same
-// address within the challenge's lifetime, reads (and ignores) the new
-// challenge and sends the SOLUTION of the first. A calm server's window is
+// address within the challenge's lifetime, sends the SOLUTION of the first
+// at once, and reads (and ignores) the new challenge before the reply. A calm server's window is
 // the solve window sized for a slow client; a loaded server's is a short
 // answer window, whatever the difficulty, so that silent connections do not
 // hold slots while clients solve. PROTOCOL.md has the details.
