@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -130,6 +132,38 @@ func TestDescriptorBudget(t *testing.T) {
 	code, _, stderr = runServer(t, ulimit256, "-max-conns", "1000")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "-max-conns 1000: above the file descriptor budget 192 (RLIMIT_NOFILE 256 less 64 for listeners, logs and the store)")
+}
+
+// TestKeyRotation: two replicas mid-rotation, one with the old key file
+// (K1) and one with the new (K2 minting, K1 still verifying): a challenge
+// of the first is redeemed at the second; the second's own challenge is not
+// known to the first until it has K2 too. Both share the name, as replicas
+// must.
+func TestKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	k1, k2 := strings.Repeat("1a", 16), strings.Repeat("2b", 16)
+	oldFile, newFile := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	require.NoError(t, os.WriteFile(oldFile, []byte(k1+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(newFile, []byte("# K2 mints, K1 is being retired\n"+k2+"\n"+k1+"\n"), 0o600))
+	a := startServer(t, "-key-file", oldFile)
+	b := startServer(t, "-key-file", newFile)
+
+	fromA := dial(t, a.addr, "")
+	stampA := solve(t, fromA.challenge(t).Prefix)
+	fromA.Close()
+	atB := dial(t, b.addr, "")
+	atB.challenge(t)
+	q, err := atB.answer(t, stampA)
+	require.NoError(t, err, "B verifies A's challenge with K1")
+	assert.NotEmpty(t, q.Text)
+
+	fromB := dial(t, b.addr, "")
+	stampB := solve(t, fromB.challenge(t).Prefix)
+	fromB.Close()
+	atA := dial(t, a.addr, "")
+	atA.challenge(t)
+	_, err = atA.answer(t, stampB)
+	requireRefused(t, err, protocol.CodeForged)
 }
 
 // TestBadAnswers speaks the protocol to the server binary: every answer but

@@ -16,6 +16,10 @@ import (
 // MinKeyLen is the shortest MAC key NewMinter accepts.
 const MinKeyLen = 16
 
+// MaxVerifyKeys bounds MinterConfig.VerifyKeys: a forged stamp costs Verify
+// one HMAC per key.
+const MaxVerifyKeys = 7
+
 // The rand field of a challenge is base64.RawStdEncoding(nonce || tag):
 // 12 + 18 bytes, 40 characters with no partial group, so every valid rand
 // field has exactly one encoding.
@@ -32,6 +36,10 @@ const macLabel = "hashcash challenge v1\x00"
 // MinterConfig configures a Minter.
 type MinterConfig struct {
 	Key     []byte           // MAC key, at least MinKeyLen bytes; share it between replicas
+	// VerifyKeys are further keys whose challenges verify too, for key
+	// rotation: Key mints, and a key being retired stays here until its
+	// challenges expired. At most MaxVerifyKeys, each at least MinKeyLen.
+	VerifyKeys [][]byte
 	Alg     Alg              // hash of issued challenges; zero means SHA256
 	TTL     time.Duration    // how long a challenge stays valid after its date; > 0
 	MaxSkew time.Duration    // tolerated future date (clock skew between replicas); >= 0
@@ -48,7 +56,9 @@ type Minter struct {
 	ttl     time.Duration
 	maxSkew time.Duration
 	now     func() time.Time
-	macs    sync.Pool // of *macState; HMACs are not safe for concurrent use
+	// macs has a pool of *macState per key, the minting key first (HMACs
+	// are not safe for concurrent use).
+	macs []*sync.Pool
 }
 
 // macState is an HMAC with scratch buffers, used by one call at a time.
@@ -79,15 +89,23 @@ func NewMinter(cfg MinterConfig) (*Minter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	key := append([]byte(nil), cfg.Key...)
+	if len(cfg.VerifyKeys) > MaxVerifyKeys {
+		return nil, fmt.Errorf("hashcash: %d verify keys, want at most %d", len(cfg.VerifyKeys), MaxVerifyKeys)
+	}
 	m := &Minter{alg: cfg.Alg, ttl: cfg.TTL, maxSkew: cfg.MaxSkew, now: cfg.Now}
-	m.macs.New = func() any {
-		return &macState{
-			h:   hmac.New(sha256.New, key),
-			msg: make([]byte, 0, len(macLabel)+MaxStampLen),
-			out: make([]byte, 0, MaxStampLen),
-			sum: make([]byte, 0, sha256.Size),
+	for i, k := range append([][]byte{cfg.Key}, cfg.VerifyKeys...) {
+		if len(k) < MinKeyLen {
+			return nil, fmt.Errorf("hashcash: verify key %d of %d bytes, want at least %d", i, len(k), MinKeyLen)
 		}
+		key := append([]byte(nil), k...)
+		m.macs = append(m.macs, &sync.Pool{New: func() any {
+			return &macState{
+				h:   hmac.New(sha256.New, key),
+				msg: make([]byte, 0, len(macLabel)+MaxStampLen),
+				out: make([]byte, 0, MaxStampLen),
+				sum: make([]byte, 0, sha256.Size),
+			}
+		}})
 	}
 	return m, nil
 }
@@ -108,8 +126,8 @@ func (m *Minter) Challenge(bits int, resource string) string {
 	if err := ValidateResource(resource); err != nil {
 		panic("hashcash: Challenge: " + err.Error())
 	}
-	ms := m.macs.Get().(*macState)
-	defer m.macs.Put(ms)
+	ms := m.macs[0].Get().(*macState)
+	defer m.macs[0].Put(ms)
 
 	var date [12]byte
 	hdr := appendHeader(ms.out[:0], bits, string(appendDate(date[:0], m.now())), resource, m.alg.Ext())
@@ -163,21 +181,28 @@ func (m *Minter) Verify(stamp, resource string) (st Stamp, expires time.Time, er
 }
 
 // validMAC reports whether st's rand field is a nonce and the MAC of st's
-// header fields with that nonce.
+// header fields with that nonce, under any of the Minter's keys.
 func (m *Minter) validMAC(st Stamp) bool {
 	if len(st.Rand) != randLen {
 		return false
 	}
-	ms := m.macs.Get().(*macState)
-	defer m.macs.Put(ms)
-
+	var src [randLen]byte
 	var raw [nonceLen + tagLen]byte
-	ms.out = append(ms.out[:0], st.Rand...)
-	if n, err := base64.RawStdEncoding.Decode(raw[:], ms.out); err != nil || n != len(raw) {
+	copy(src[:], st.Rand)
+	if n, err := base64.RawStdEncoding.Decode(raw[:], src[:]); err != nil || n != len(raw) {
 		return false
 	}
-	hdr := appendHeader(ms.out[:0], st.Bits, st.Date, st.Resource, st.Ext)
-	return hmac.Equal(ms.tag(hdr, raw[:nonceLen]), raw[nonceLen:])
+	for _, pool := range m.macs {
+		ms := pool.Get().(*macState)
+		hdr := appendHeader(ms.out[:0], st.Bits, st.Date, st.Resource, st.Ext)
+		ok := hmac.Equal(ms.tag(hdr, raw[:nonceLen]), raw[nonceLen:])
+		ms.out = hdr
+		pool.Put(ms)
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // appendHeader appends the fields the server chooses, "1:bits:date:resource:ext:".

@@ -284,3 +284,31 @@ func TestVerifyAllocs(t *testing.T) {
 	}), "valid stamp")
 	assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { m.Verify(forged, testResource) }), 2.0, "forged stamp")
 }
+
+// Key rotation: a Minter verifies the challenges of its VerifyKeys too, and
+// mints with its Key only.
+func TestMinterVerifyKeys(t *testing.T) {
+	oldKey, newKey := []byte("the old key, 16+ bytes"), []byte("the new key, 16+ bytes")
+	mint := func(key []byte, verify ...[]byte) *Minter {
+		m, err := NewMinter(MinterConfig{Key: key, VerifyKeys: verify, TTL: time.Minute})
+		require.NoError(t, err)
+		return m
+	}
+	old, rolled, retired := mint(oldKey), mint(newKey, oldKey), mint(newKey)
+	fromOld := solve(t, old.Challenge(4, testResource))
+	fromNew := solve(t, rolled.Challenge(4, testResource))
+
+	_, _, err := rolled.Verify(fromOld, testResource)
+	assert.NoError(t, err, "a challenge of the key being retired still verifies")
+	_, _, err = rolled.Verify(fromNew, testResource)
+	assert.NoError(t, err)
+	_, _, err = old.Verify(fromNew, testResource)
+	assert.ErrorIs(t, err, ErrForged, "the new key mints: the old one alone does not know it")
+	_, _, err = retired.Verify(fromOld, testResource)
+	assert.ErrorIs(t, err, ErrForged, "once retired, the old key's challenges are refused")
+
+	_, err = NewMinter(MinterConfig{Key: newKey, VerifyKeys: [][]byte{[]byte("short")}, TTL: time.Minute})
+	assert.ErrorContains(t, err, "verify key 1 of 5 bytes")
+	_, err = NewMinter(MinterConfig{Key: newKey, VerifyKeys: make([][]byte, MaxVerifyKeys+1), TTL: time.Minute})
+	assert.ErrorContains(t, err, "verify keys, want at most")
+}

@@ -67,7 +67,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"difficulty", "POW_DIFFICULTY", "base difficulty in leading zero bits (0..32)", (*intValue)(&c.Server.Difficulty), "Difficulty"},
 		{"max-extra-bits", "POW_MAX_EXTRA_BITS", "most bits adaptive difficulty adds under load (0 or -1: off)", (*intValue)(&c.Server.MaxExtraBits), "MaxExtraBits"},
 		{"alg", "POW_ALG", "proof-of-work hash: sha256, or sha1 for the reference hashcash tool", alg, "Alg"},
-		{"key-file", "POW_KEY_FILE", "file holding the challenge MAC key (hex, at least 16 bytes); replicas share it", (*stringValue)(&c.KeyFile), ""},
+		{"key-file", "POW_KEY_FILE", "file of challenge MAC keys, hex, one a line: the first mints, all verify (rotation); replicas share it", (*stringValue)(&c.KeyFile), ""},
 		{"key", "POW_KEY", "challenge MAC key in hex (prefer -key-file); random per start when unset", &key, "Key"},
 		{"challenge-ttl", "POW_CHALLENGE_TTL", "how long a challenge stays redeemable", (*durationValue)(&c.Server.ChallengeTTL), "ChallengeTTL"},
 		{"client-hash-rate", "POW_CLIENT_HASH_RATE", "hashes/s of the slowest client the solve window is sized for", (*floatValue)(&c.Server.ClientHashRate), "ClientHashRate"},
@@ -125,11 +125,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	c.Server.Key = key
 	if c.KeyFile != "" {
-		k, err := readKeyFile(c.KeyFile)
+		if c.explicit["key"] {
+			return c, errors.New("-key and -key-file exclude each other")
+		}
+		keys, err := readKeyFile(c.KeyFile)
 		if err != nil {
 			return c, err
 		}
-		c.Server.Key = k
+		c.Server.Key, c.Server.VerifyKeys = keys[0], keys[1:]
 	}
 	return c, c.validate(settings)
 }
@@ -179,16 +182,33 @@ func (c config) validate(settings []setting) error {
 	return errors.Join(errs...)
 }
 
-func readKeyFile(path string) ([]byte, error) {
+// readKeyFile reads the MAC keys of a key file: one key in hex a line,
+// the first minting and every one verifying (key rotation); blank lines and
+// lines starting with '#' are skipped.
+func readKeyFile(path string) ([][]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("-key-file: %w", err)
 	}
-	var k hexKey
-	if err := k.Set(strings.TrimSpace(string(b))); err != nil {
-		return nil, fmt.Errorf("-key-file %s: %w", path, err)
+	var keys [][]byte
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var k hexKey
+		if err := k.Set(line); err != nil {
+			return nil, fmt.Errorf("-key-file %s: line %d: %w", path, i+1, err)
+		}
+		keys = append(keys, k)
 	}
-	return k, nil
+	switch {
+	case len(keys) == 0:
+		return nil, fmt.Errorf("-key-file %s: no key in it", path)
+	case len(keys) > 1+hashcash.MaxVerifyKeys:
+		return nil, fmt.Errorf("-key-file %s: %d keys, want at most %d (one minting, the rest being retired)", path, len(keys), 1+hashcash.MaxVerifyKeys)
+	}
+	return keys, nil
 }
 
 // flag.Value implementations that the standard library keeps unexported.

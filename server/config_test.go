@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -146,4 +147,30 @@ func TestFitDescriptors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 36, c.Server.MaxConns)
 	assert.Equal(t, 36, c.Server.MaxConnsPerIP, "the per-address cap follows")
+}
+
+// A key file may hold several keys: the first mints, all verify.
+func TestKeyFileRotation(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))
+		return p
+	}
+	newKey, oldKey := strings.Repeat("ab", 16), strings.Repeat("cd", 16)
+	c, err := parseConfig([]string{"-key-file", write("two", "# rolling in\n"+newKey+"\n\n"+oldKey+"\n")}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, bytes.Repeat([]byte{0xab}, 16), c.Server.Key)
+	assert.Equal(t, [][]byte{bytes.Repeat([]byte{0xcd}, 16)}, c.Server.VerifyKeys)
+
+	for _, tt := range []struct{ text, want string }{
+		{"# nothing\n\n", "no key in it"},
+		{newKey + "\nnot-hex\n", "line 2: not hex"},
+		{strings.Repeat(newKey+"\n", 9), "9 keys, want at most 8"},
+	} {
+		_, err := parseConfig([]string{"-key-file", write("bad", tt.text)}, env(nil), io.Discard)
+		assert.ErrorContains(t, err, tt.want)
+	}
+	_, err = parseConfig([]string{"-key-file", write("one", newKey), "-key", oldKey}, env(nil), io.Discard)
+	assert.ErrorContains(t, err, "-key and -key-file exclude each other")
 }

@@ -31,6 +31,11 @@ type Config struct {
 	Alg hashcash.Alg
 	// Key is the HMAC key of the challenges; random per start when nil.
 	Key []byte
+	// VerifyKeys are keys whose challenges are still accepted, though Key
+	// mints: roll a new key in (it mints on every replica once each has it
+	// here) and an old one out with no challenge refused. At most
+	// hashcash.MaxVerifyKeys.
+	VerifyKeys [][]byte
 	// ChallengeTTL is how long an issued challenge stays redeemable.
 	ChallengeTTL time.Duration
 	// ClientHashRate is the hash rate (hashes per second) of the slowest
@@ -136,6 +141,17 @@ func (c Config) Validate() error {
 	}
 	if c.Key != nil && len(c.Key) < hashcash.MinKeyLen {
 		bad("Key", fmt.Sprintf("of %d bytes", len(c.Key)), "at least %d bytes", hashcash.MinKeyLen)
+	}
+	if len(c.VerifyKeys) > 0 && c.Key == nil {
+		bad("VerifyKeys", len(c.VerifyKeys), "a Key to mint with as well")
+	}
+	if len(c.VerifyKeys) > hashcash.MaxVerifyKeys {
+		bad("VerifyKeys", len(c.VerifyKeys), "at most %d", hashcash.MaxVerifyKeys)
+	}
+	for i, k := range c.VerifyKeys {
+		if len(k) < hashcash.MinKeyLen {
+			bad("VerifyKeys", fmt.Sprintf("[%d] of %d bytes", i, len(k)), "at least %d bytes", hashcash.MinKeyLen)
+		}
 	}
 	if c.ChallengeTTL <= 0 {
 		bad("ChallengeTTL", c.ChallengeTTL, "a positive duration")

@@ -69,7 +69,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		rand.Read(key)
 	}
 	minter, err := hashcash.NewMinter(hashcash.MinterConfig{
-		Key: key, Alg: cfg.Alg, TTL: cfg.ChallengeTTL, MaxSkew: 5 * time.Second, Now: cfg.Now,
+		Key: key, VerifyKeys: cfg.VerifyKeys, Alg: cfg.Alg, TTL: cfg.ChallengeTTL, MaxSkew: 5 * time.Second, Now: cfg.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("challenge minter: %w", err)
