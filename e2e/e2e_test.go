@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/redistest"
 	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/quotes"
 )
@@ -164,6 +165,62 @@ func TestKeyRotation(t *testing.T) {
 	atA.challenge(t)
 	_, err = atA.answer(t, stampB)
 	requireRefused(t, err, protocol.CodeForged)
+}
+
+// TestSharedSpentStore: two replicas on one Valkey/Redis store (a real
+// server): a stamp redeemed at A is a replay at B, and at A after A
+// restarts; a paused store (SIGSTOP) refuses redemptions with busy and
+// takes /readyz to 503; back, it serves again.
+func TestSharedSpentStore(t *testing.T) {
+	store := redistest.Start(t)
+	shared := []string{"-key", strings.Repeat("5e", 16), "-spent-store", store.URL, "-admin-addr", "127.0.0.1:0"}
+	a := startServer(t, shared...)
+	b := startServer(t, shared...)
+
+	redeem := func(s *serverProc, stamp string) error {
+		c := dial(t, s.addr, "")
+		defer c.Close()
+		c.challenge(t)
+		_, err := c.answer(t, stamp)
+		return err
+	}
+	first := dial(t, a.addr, "")
+	stamp := solve(t, first.challenge(t).Prefix)
+	_, err := first.answer(t, stamp)
+	require.NoError(t, err, "served at A")
+	requireRefused(t, redeem(b, stamp), protocol.CodeReplayed)
+
+	a.signal(t, syscall.SIGTERM)
+	require.Equal(t, 0, a.wait(t))
+	a2 := startServer(t, shared...)
+	requireRefused(t, redeem(a2, stamp), protocol.CodeReplayed)
+
+	e, err := b.logs.waitFor("admin listening", stopLimit)
+	require.NoError(t, err)
+	readyz := "http://" + e["addr"].(string) + "/readyz"
+	assert.Equal(t, http.StatusOK, status(t, readyz))
+
+	c := dial(t, b.addr, "")
+	fresh := solve(t, c.challenge(t).Prefix)
+	store.Pause(t)
+	_, err = c.answer(t, fresh)
+	requireRefused(t, err, protocol.CodeBusy)
+	assert.Equal(t, http.StatusServiceUnavailable, status(t, readyz), "not ready while the store does not answer")
+	store.Resume(t)
+	require.Eventually(t, func() bool { return status(t, readyz) == http.StatusOK }, stopLimit, 10*time.Millisecond)
+
+	c = dial(t, b.addr, "")
+	_, err = c.answer(t, solve(t, c.challenge(t).Prefix))
+	require.NoError(t, err, "served again once the store is back")
+}
+
+// status returns the status code of an HTTP GET.
+func status(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestBadAnswers speaks the protocol to the server binary: every answer but

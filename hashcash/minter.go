@@ -35,15 +35,15 @@ const macLabel = "hashcash challenge v1\x00"
 
 // MinterConfig configures a Minter.
 type MinterConfig struct {
-	Key     []byte           // MAC key, at least MinKeyLen bytes; share it between replicas
+	Key []byte // MAC key, at least MinKeyLen bytes; share it between replicas
 	// VerifyKeys are further keys whose challenges verify too, for key
 	// rotation: Key mints, and a key being retired stays here until its
 	// challenges expired. At most MaxVerifyKeys, each at least MinKeyLen.
 	VerifyKeys [][]byte
-	Alg     Alg              // hash of issued challenges; zero means SHA256
-	TTL     time.Duration    // how long a challenge stays valid after its date; > 0
-	MaxSkew time.Duration    // tolerated future date (clock skew between replicas); >= 0
-	Now     func() time.Time // clock, safe for concurrent use; nil means time.Now
+	Alg        Alg              // hash of issued challenges; zero means SHA256
+	TTL        time.Duration    // how long a challenge stays valid after its date; > 0
+	MaxSkew    time.Duration    // tolerated future date (clock skew between replicas); >= 0
+	Now        func() time.Time // clock, safe for concurrent use; nil means time.Now
 }
 
 // A Minter issues stateless, unforgeable challenges and verifies their

@@ -29,6 +29,8 @@ type config struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	SpentStore      string        // "memory", or a redis://, rediss:// or unix:// URL
+	StoreTimeout    time.Duration // deadline of each call to a shared store
 	Server          powserver.Config
 	// explicit names the settings given by flag or environment variable.
 	explicit map[string]bool
@@ -54,6 +56,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		LogFormat:       "",
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
+		SpentStore:      "memory",
+		StoreTimeout:    50 * time.Millisecond,
 		Server:          powserver.DefaultConfig(),
 	}
 	var key hexKey
@@ -77,6 +81,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"max-conns", "POWTCP_MAX_CONNS", "connections in flight (fitted under RLIMIT_NOFILE less 64); when full a silent handshake is closed", (*intValue)(&c.Server.MaxConns), "MaxConns"},
 		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", "connections in flight per client address (IPv6: per /64)", (*intValue)(&c.Server.MaxConnsPerIP), "MaxConnsPerIP"},
 		{"replay-cache-size", "POWTCP_REPLAY_CACHE_SIZE", "redeemed challenges remembered until they expire", (*intValue)(&c.Server.ReplayCacheSize), "ReplayCacheSize"},
+		{"spent-store", "POWTCP_SPENT_STORE", "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)", (*stringValue)(&c.SpentStore), ""},
+		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", "deadline of each call to a shared spent store; past it the redemption is refused (busy)", (*durationValue)(&c.StoreTimeout), ""},
 		{"quotes", "QUOTES_FILE", "quotes file, one 'text|author' per line (the embedded collection when empty)", (*stringValue)(&c.QuotesFile), ""},
 		{"shutdown-timeout", "POWTCP_SHUTDOWN_TIMEOUT", "how long shutdown waits for sessions whose answer arrived", (*durationValue)(&c.ShutdownTimeout), ""},
 		{"log-format", "LOG_FORMAT", "json or console (default: console on a terminal, json otherwise)", (*stringValue)(&c.LogFormat), ""},
@@ -160,6 +166,15 @@ func (c config) validate(settings []setting) error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("-log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	switch {
+	case c.SpentStore == "memory":
+	case strings.HasPrefix(c.SpentStore, "redis://"), strings.HasPrefix(c.SpentStore, "rediss://"), strings.HasPrefix(c.SpentStore, "unix://"):
+	default:
+		errs = append(errs, fmt.Errorf("-spent-store %q: want memory, or a redis://, rediss:// or unix:// URL", c.SpentStore))
+	}
+	if c.StoreTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("-spent-store-timeout %v: want a positive duration", c.StoreTimeout))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("-shutdown-timeout %v: want a positive duration", c.ShutdownTimeout))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/powtcp/powtcp/quotes"
 	"github.com/powtcp/powtcp/server/powserver"
+	"github.com/powtcp/powtcp/server/redisstore"
 )
 
 // run serves until ctx is done, then shuts down gracefully.
@@ -39,6 +40,19 @@ func run(ctx context.Context, cfg config) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.SpentStore != "memory" {
+		store, warn, err := redisstore.New(ctx, redisstore.Config{
+			URL: cfg.SpentStore, Timeout: cfg.StoreTimeout, PerOwner: cfg.Server.ReplayShare(), TTL: cfg.Server.ChallengeTTL,
+		}, reg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if warn != "" {
+			log.Warn(warn)
+		}
+		cfg.Server.Spent = store
+	}
 	if cfg.fdBudget > 0 {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "powtcp_fd_budget",
@@ -66,7 +80,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	log.Info("listening", zap.Stringer("addr", ln.Addr()), zap.Int("difficulty", cfg.Server.Difficulty),
-		zap.Int("max_conns", cfg.Server.MaxConns),
+		zap.Int("max_conns", cfg.Server.MaxConns), zap.Bool("shared_spent_store", cfg.Server.Spent != nil),
 		zap.Stringer("alg", cfg.Server.Alg), zap.Bool("shared_key", cfg.Server.Key != nil))
 
 	var admin *http.Server

@@ -112,9 +112,10 @@ func outOfDescriptors(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
-// replayShare is how many of the replay cache's entries one client address
-// may hold: an eighth, so that one address redeeming solutions as fast as
-// it can fills at most that and leaves the rest to everyone else. (At the
-// default size, 131,072 per challenge lifetime: over 2,000 redemptions a
-// second from one address.)
-func replayShare(size int) int { return max(1, size/8) }
+// ReplayShare is how many unexpired redeemed challenges one client address
+// may hold in the spent store: an eighth of ReplayCacheSize, so that one
+// address redeeming solutions as fast as it can fills at most that and
+// leaves the rest to everyone else. (At the default size, 131,072 per
+// challenge lifetime: over 2,000 redemptions a second from one address.)
+// A shared store is given the same bound.
+func (c Config) ReplayShare() int { return max(1, c.ReplayCacheSize/8) }

@@ -94,7 +94,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		s.quotes = quotes.Default()
 	}
 	if s.spent == nil {
-		mem := hashcash.NewMemoryStore(cfg.ReplayCacheSize, replayShare(cfg.ReplayCacheSize), cfg.Now)
+		mem := hashcash.NewMemoryStore(cfg.ReplayCacheSize, cfg.ReplayShare(), cfg.Now)
 		s.spent = mem
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "powtcp_replay_cache_entries",
@@ -105,11 +105,16 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 	return s, nil
 }
 
-// Ready reports whether the server is serving and not shutting down.
+// Ready reports whether the server is serving, not shutting down, and its
+// spent store answers (a shared store: Ping).
 func (s *Server) Ready() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !s.shutdown.Load() && len(s.listeners) > 0
+	serving := !s.shutdown.Load() && len(s.listeners) > 0
+	s.mu.Unlock()
+	if p, ok := s.spent.(interface{ Ping(context.Context) error }); ok && serving {
+		return p.Ping(context.Background()) == nil
+	}
+	return serving
 }
 
 // Serve accepts connections on ln until Shutdown, until ctx is done, or

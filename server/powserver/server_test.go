@@ -323,7 +323,7 @@ func TestReplayCacheShare(t *testing.T) {
 		_, err := p.reply()
 		return err
 	}
-	for i := range replayShare(50) {
+	for i := range (Config{ReplayCacheSize: 50}).ReplayShare() {
 		require.NoError(t, redeem("127.0.0.2"), "redemption %d", i)
 	}
 	err := redeem("127.0.0.2")

@@ -55,6 +55,10 @@ BUILDOZER_VERSION=v0.0.0-20250930140053-2eb4fccefb52
 # are read at run time and never written to a file.
 GO_NET_VARS=(GOPROXY GOSUMDB GONOSUMDB GOPRIVATE GONOPROXY GOINSECURE)
 PROXY_VARS=(http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY)
+# Test settings passed through to Bazel too: POWTCP_REQUIRE_REDIS turns a
+# missing Redis server into a test failure (.bazelrc's --test_env forwards
+# it to the tests).
+TEST_VARS=(POWTCP_REQUIRE_REDIS)
 
 # go_net_env: prints NAME=VALUE lines for the GO_NET_VARS that are set, in
 # the environment or else in Go's configuration (`go env`, which also sees
@@ -146,7 +150,7 @@ chroot_bazel_cmd() {
   local envs=(HOME=/root USER=root LANG=C.UTF-8 "TERM=${TERM:-dumb}"
               PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
   while IFS= read -r line; do envs+=("$line"); done < <(go_net_env)
-  for v in "${PROXY_VARS[@]}"; do
+  for v in "${PROXY_VARS[@]}" "${TEST_VARS[@]}"; do
     if [ -n "${!v:-}" ]; then envs+=("$v=${!v}"); fi
   done
   BAZEL_CMD=(chroot "$ROOT" /usr/bin/env -i "${envs[@]}" /bin/sh -c 'cd "$1" && shift && exec bazel "$@"'

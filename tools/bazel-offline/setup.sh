@@ -48,8 +48,9 @@ O=$ROOT$OFF   # host path of the chroot's /opt/powtcp-bazel
 # The chroot's packages. gcc and libc6-dev: rules_cc's auto-configured C
 # toolchain (cgo); bazel-rules-shell: rules_shell, which rules_go and Gazelle
 # depend on; python3-minimal: make_go_sdk.py; hashcash: interop test; git:
-# deploy/workspace_status.sh, so --config=release stamps real labels.
-PACKAGES=(bazel-bootstrap bazel-rules-shell gcc libc6-dev python3-minimal ca-certificates hashcash git)
+# deploy/workspace_status.sh, so --config=release stamps real labels;
+# valkey-server: the shared spent store's tests (internal/redistest).
+PACKAGES=(bazel-bootstrap bazel-rules-shell gcc libc6-dev python3-minimal ca-certificates hashcash git valkey-server)
 
 # --- Go modules, fetched in the background while the chroot is made ----------
 # A private module cache outside the chroot; -modcacherw so it can be deleted.

@@ -1,0 +1,217 @@
+// Package redisstore is a hashcash.SpentStore on Redis or Valkey, so that
+// replicas behind one address share one record of redeemed challenges: a
+// stamp redeemed at one replica is a replay at every other, and after a
+// restart.
+//
+// Each redeemed challenge is one atomic claim, SET <prefix>spent:<rand> 1 NX
+// EXAT <the challenge's signed expiry>: the key is the challenge's rand field
+// (its nonce and MAC tag, unique per challenge), not the whole stamp, and the
+// expiry is the one the server's MAC covers (the stamp's date, whole
+// seconds, plus the TTL), never a TTL from a local clock. The server calls the store only for stamps whose syntax, MAC,
+// resource, date and work checked out, so floods and wrong answers cost
+// the store nothing.
+//
+// It fails closed: every call has a deadline, and an unreachable or slow
+// server makes Spend return an error (the caller answers "busy"), never a
+// quiet success.
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/powtcp/powtcp/hashcash"
+)
+
+// ErrUnavailable wraps every failure to reach the store or to get an
+// answer in time: the redemption is refused, not let through.
+var ErrUnavailable = errors.New("spent store unavailable")
+
+// Config configures a Store.
+type Config struct {
+	// URL is redis://[user:password@]host:port/db, rediss://... for TLS,
+	// or unix:///path (go-redis's ParseURL).
+	URL string
+	// Prefix starts every key, so that several services can share one
+	// server: "powtcp:" by default.
+	Prefix string
+	// Timeout bounds each call, dial included: 50ms by default.
+	Timeout time.Duration
+	// PoolSize bounds the connections to the server: 32 by default.
+	PoolSize int
+	// PerOwner bounds one owner's (client address's) unexpired entries, 0
+	// for no bound. The count is kept per owner in one key expiring a TTL
+	// after its last entry, so it may run over by the calls in flight.
+	PerOwner int
+	// TTL is how long an owner's count lives after its last entry: the
+	// challenges' lifetime.
+	TTL time.Duration
+	// Now is the clock of the expiries; time.Now when nil.
+	Now func() time.Time
+}
+
+// Store is a hashcash.SpentStore on a Redis or Valkey server.
+type Store struct {
+	cfg     Config
+	client  *redis.Client
+	latency prometheus.Histogram
+	errors  *prometheus.CounterVec
+}
+
+var _ hashcash.SpentStore = (*Store)(nil)
+
+// New connects to cfg.URL and checks the server: it must answer PING, and
+// where CONFIG GET is allowed its maxmemory-policy must not evict keys
+// (an evicted key is a replay). warn says what could not be checked. reg,
+// when not nil, gets the store's metrics.
+func New(ctx context.Context, cfg Config, reg prometheus.Registerer) (s *Store, warn string, err error) {
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, "", fmt.Errorf("spent store %q: %w", redact(cfg.URL), err)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "powtcp:"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 50 * time.Millisecond
+	}
+	if cfg.PoolSize <= 0 {
+		cfg.PoolSize = 32
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
+	opt.PoolSize, opt.PoolTimeout = cfg.PoolSize, cfg.Timeout
+	opt.MaxRetries = -1 // a retry would only make a slow store slower; the client retries
+	s = &Store{
+		cfg:    cfg,
+		client: redis.NewClient(opt),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "powtcp_spent_store_seconds",
+			Help:    "Latency of the shared spent store's calls, one per redeemed challenge.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 8),
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "powtcp_spent_store_errors_total",
+			Help: "Calls to the shared spent store that failed, by kind: timeout, unreachable, other. Each refused a redemption with busy.",
+		}, []string{"kind"}),
+	}
+	if reg != nil {
+		reg.MustRegister(s.latency, s.errors)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*cfg.Timeout)
+	defer cancel()
+	if err := s.client.Ping(pctx).Err(); err != nil {
+		s.client.Close()
+		return nil, "", fmt.Errorf("spent store %s: PING: %w", redact(cfg.URL), err)
+	}
+	policy, err := s.client.ConfigGet(pctx, "maxmemory-policy").Result()
+	switch {
+	case err != nil:
+		warn = fmt.Sprintf("spent store %s: cannot read maxmemory-policy (%v): make sure it is noeviction, or evicted keys become replays", redact(cfg.URL), err)
+	case policy["maxmemory-policy"] != "noeviction":
+		s.client.Close()
+		return nil, "", fmt.Errorf("spent store %s: maxmemory-policy is %q: it may evict keys, and an evicted key is a replay; set it to noeviction",
+			redact(cfg.URL), policy["maxmemory-policy"])
+	}
+	return s, warn, nil
+}
+
+// Spend implements hashcash.SpentStore: one atomic claim of the challenge
+// until its expiry, after a look at the owner's count.
+func (s *Store) Spend(key, owner string, until time.Time) error {
+	if !until.After(s.cfg.Now()) {
+		return nil // expired: the Minter refuses it anyway, nothing to keep
+	}
+	claim, err := s.claimKey(key)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	defer func() { s.latency.Observe(time.Since(start).Seconds()) }()
+
+	ownerKey := s.cfg.Prefix + "owner:" + owner
+	if s.cfg.PerOwner > 0 {
+		n, err := s.client.Get(ctx, ownerKey).Int()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return s.fail(err)
+		}
+		if n >= s.cfg.PerOwner {
+			return hashcash.ErrOverShare
+		}
+	}
+	ok, err := s.client.SetArgs(ctx, claim, "1", redis.SetArgs{Mode: "NX", ExpireAt: until}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return hashcash.ErrReplayed
+	case err != nil:
+		return s.fail(err)
+	case ok != "OK":
+		return hashcash.ErrReplayed
+	}
+	if s.cfg.PerOwner > 0 {
+		pipe := s.client.TxPipeline()
+		pipe.Incr(ctx, ownerKey)
+		pipe.PExpire(ctx, ownerKey, s.cfg.TTL)
+		if _, err := pipe.Exec(ctx); err != nil {
+			s.fail(err) // the claim stands; only the owner's count is off
+		}
+	}
+	return nil
+}
+
+// claimKey is the store key of a challenge: the prefix and its rand field.
+func (s *Store) claimKey(challenge string) (string, error) {
+	st, err := hashcash.ParsePrefix(challenge)
+	if err != nil {
+		return "", fmt.Errorf("spent store: %w", err)
+	}
+	return s.cfg.Prefix + "spent:" + st.Rand, nil
+}
+
+// fail counts err by kind and wraps it in ErrUnavailable.
+func (s *Store) fail(err error) error {
+	kind := "other"
+	var ne interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		kind = "timeout"
+	case strings.Contains(err.Error(), "connect"), strings.Contains(err.Error(), "refused"), errors.Is(err, redis.ErrClosed):
+		kind = "unreachable"
+	}
+	s.errors.WithLabelValues(kind).Inc()
+	return fmt.Errorf("%w: %s: %v", ErrUnavailable, kind, err)
+}
+
+// Ping reports whether the store answers now, within the call deadline:
+// the server's /readyz is 503 while it does not.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+// Close closes the connections.
+func (s *Store) Close() error { return s.client.Close() }
+
+// redact hides a URL's password.
+func redact(url string) string {
+	if i, j := strings.Index(url, "://"), strings.LastIndex(url, "@"); i >= 0 && j > i {
+		if k := strings.Index(url[i+3:j], ":"); k >= 0 {
+			return url[:i+3+k+1] + "xxxxx" + url[j:]
+		}
+	}
+	return url
+}

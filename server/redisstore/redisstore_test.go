@@ -1,0 +1,105 @@
+package redisstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/redistest"
+)
+
+func newMinter(t *testing.T) *hashcash.Minter {
+	t.Helper()
+	m, err := hashcash.NewMinter(hashcash.MinterConfig{Key: []byte("0123456789abcdef"), TTL: time.Minute})
+	require.NoError(t, err)
+	return m
+}
+
+func open(t *testing.T, url string, perOwner int) *Store {
+	t.Helper()
+	s, warn, err := New(context.Background(), Config{URL: url, PerOwner: perOwner, TTL: time.Minute}, prometheus.NewRegistry())
+	require.NoError(t, err)
+	assert.Empty(t, warn)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Two stores on one server are one record: a challenge spent through one
+// is a replay through the other.
+func TestSpendShared(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := open(t, srv.URL, 0), open(t, srv.URL, 0)
+	m := newMinter(t)
+	c1, c2 := m.Challenge(0, "r"), m.Challenge(0, "r")
+	until := time.Now().Add(time.Minute)
+	require.NoError(t, a.Spend(c1, "10.0.0.1", until))
+	assert.ErrorIs(t, b.Spend(c1, "10.0.0.1", until), hashcash.ErrReplayed)
+	assert.ErrorIs(t, a.Spend(c1, "10.0.0.2", until), hashcash.ErrReplayed, "whoever sends it")
+	require.NoError(t, b.Spend(c2, "10.0.0.1", until))
+	assert.NoError(t, a.Spend(m.Challenge(0, "r"), "10.0.0.1", time.Now().Add(-time.Second)), "expired: nothing to record")
+	assert.Error(t, a.Spend("not a challenge", "10.0.0.1", until))
+}
+
+// The key expires at the challenge's own expiry, not a local TTL.
+func TestSpendExpiresAtUntil(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, srv.URL, 0)
+	c := newMinter(t).Challenge(0, "r")
+	until := time.Now().Add(42 * time.Second).Truncate(time.Second)
+	require.NoError(t, s.Spend(c, "o", until))
+	key, err := s.claimKey(c)
+	require.NoError(t, err)
+	at, err := s.client.ExpireTime(context.Background(), key).Result()
+	require.NoError(t, err)
+	assert.Equal(t, until.Unix(), int64(at/time.Second))
+}
+
+// One owner holds at most PerOwner entries; others are not affected.
+func TestSpendPerOwner(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, srv.URL, 2)
+	m := newMinter(t)
+	until := time.Now().Add(time.Minute)
+	require.NoError(t, s.Spend(m.Challenge(0, "r"), "a", until))
+	require.NoError(t, s.Spend(m.Challenge(0, "r"), "a", until))
+	assert.ErrorIs(t, s.Spend(m.Challenge(0, "r"), "a", until), hashcash.ErrOverShare)
+	assert.NoError(t, s.Spend(m.Challenge(0, "r"), "b", until))
+}
+
+// A store that stops answering, or is gone, fails closed within the call
+// deadline; it works again once back.
+func TestSpendFailsClosed(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, srv.URL, 0)
+	m := newMinter(t)
+	until := time.Now().Add(time.Minute)
+	require.NoError(t, s.Ping(context.Background()))
+
+	srv.Pause(t)
+	err := s.Spend(m.Challenge(0, "r"), "o", until)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorContains(t, err, "timeout")
+	assert.Error(t, s.Ping(context.Background()))
+	srv.Resume(t)
+	require.Eventually(t, func() bool { return s.Ping(context.Background()) == nil }, 10*time.Second, 10*time.Millisecond)
+	assert.NoError(t, s.Spend(m.Challenge(0, "r"), "o", until))
+
+	srv.Kill(t)
+	assert.ErrorIs(t, s.Spend(m.Challenge(0, "r"), "o", until), ErrUnavailable)
+}
+
+// A server that may evict keys is refused: an evicted key is a replay.
+func TestNewRefusesEviction(t *testing.T) {
+	srv := redistest.Start(t, "--maxmemory-policy", "allkeys-lru")
+	_, _, err := New(context.Background(), Config{URL: srv.URL}, nil)
+	assert.ErrorContains(t, err, `maxmemory-policy is "allkeys-lru"`)
+	_, _, err = New(context.Background(), Config{URL: "unix:///nonexistent/redis.sock", Timeout: 10 * time.Millisecond}, nil)
+	assert.ErrorContains(t, err, "PING")
+	_, _, err = New(context.Background(), Config{URL: "redis://user:secret@127.0.0.1:1/0", Timeout: 10 * time.Millisecond}, nil)
+	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
+}
