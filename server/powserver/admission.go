@@ -31,6 +31,7 @@ type admission struct {
 	closed  bool
 	slots   map[*slot]struct{}      // admitted, not released
 	silent  []*slot                 // handshakes waiting for their answer, in no order
+	seq     uint64                  // admissions so far: a slot's age
 	clients map[netip.Addr]*ipState // every address with a slot or a recent rate
 	accepts rate
 
@@ -45,6 +46,7 @@ type slot struct {
 	client netip.Addr
 	st     *ipState
 	at     int       // index in admission.silent, -1 once answered
+	seq    uint64    // when it was admitted, in admissions
 	closed closeKind // why admission closed the connection, if it did
 }
 
@@ -105,7 +107,8 @@ func (a *admission) admit(conn net.Conn, client netip.Addr, now time.Time) (*slo
 		}
 		a.closeLocked(victim, closedEvicted)
 	}
-	s := &slot{conn: conn, client: client, st: st, at: len(a.silent)}
+	a.seq++
+	s := &slot{conn: conn, client: client, st: st, at: len(a.silent), seq: a.seq}
 	a.silent = append(a.silent, s)
 	a.slots[s] = struct{}{}
 	st.conns++
@@ -115,9 +118,13 @@ func (a *admission) admit(conn net.Conn, client netip.Addr, now time.Time) (*slo
 
 // victimLocked picks the silent handshake to close: among up to
 // evictSample of them chosen at random, the one whose address holds the
-// most connections. Random, not oldest: an attacker re-dialling from many
-// addresses, one socket each, would otherwise close every slow honest
-// solver, which is always the oldest; and a heavy holder goes first.
+// most connections, and of those the oldest. A heavy holder goes first.
+// Sampled, not the oldest of all, so that the choice costs O(1); the oldest
+// of the sample, because a silent connection that has waited long is one
+// whose client either holds it open for nothing or, solving slowly, will
+// present its stamp on a new connection anyway, while a client that just
+// connected to present a stamp is the youngest and almost never closed:
+// it is picked only if every other sampled slot is younger still.
 func (a *admission) victimLocked() *slot {
 	n := len(a.silent)
 	if n == 0 {
@@ -125,7 +132,7 @@ func (a *admission) victimLocked() *slot {
 	}
 	var best *slot
 	consider := func(s *slot) {
-		if best == nil || s.st.conns > best.st.conns {
+		if best == nil || s.st.conns > best.st.conns || s.st.conns == best.st.conns && s.seq < best.seq {
 			best = s
 		}
 	}
