@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/bazelbuild/rules_go v0.63.0
+	github.com/pires/go-proxyproto v0.15.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/redis/go-redis/v9 v9.23.0

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,6 +222,54 @@ func status(t *testing.T, url string) int {
 	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestProxyProtocol: behind a load balancer that sends the PROXY protocol
+// (here the test, from 127.0.0.1, the one trusted peer), the client's
+// address comes from the header, v1 or v2, and binds the challenge; a
+// trusted peer without a header, and another peer with one, are refused;
+// another peer without one is served as itself.
+func TestProxyProtocol(t *testing.T) {
+	s := startServer(t, "-proxy-protocol", "-trusted-proxies", "127.0.0.1/32", "-proxy-header-timeout", "200ms")
+	resource := func(prefix string) string {
+		st, err := hashcash.ParsePrefix(prefix)
+		require.NoError(t, err)
+		return st.Resource
+	}
+
+	v1 := dial(t, s.addr, "127.0.0.1")
+	v1.send(t, []byte("PROXY TCP4 203.0.113.7 192.0.2.1 40000 10001\r\n"))
+	ch := v1.challenge(t)
+	assert.Equal(t, "203.0.113.7@powtcp", resource(ch.Prefix))
+	q, err := v1.answer(t, solve(t, ch.Prefix))
+	require.NoError(t, err, "served as 203.0.113.7")
+	assert.NotEmpty(t, q.Text)
+
+	// v2, written out by hand: signature, version 2 PROXY, TCP over IPv6,
+	// 36 address bytes: source 2001:db8:1:2::7 port 40000, destination ::1 port 10001.
+	hdr := []byte("\r\n\r\n\x00\r\nQUIT\n\x21\x21\x00\x24")
+	hdr = append(hdr, netip.MustParseAddr("2001:db8:1:2::7").AsSlice()...)
+	hdr = append(hdr, netip.IPv6Loopback().AsSlice()...)
+	hdr = append(hdr, 0x9c, 0x40, 0x27, 0x11)
+	v2 := dial(t, s.addr, "127.0.0.1")
+	v2.send(t, hdr)
+	assert.Equal(t, "2001-db8-1-2--@powtcp", resource(v2.challenge(t).Prefix), "the client's /64")
+
+	bare := dial(t, s.addr, "127.0.0.1")
+	bare.send(t, []byte("SOLUTION 1:8:x\n"))
+	bare.requireClosed(t) // a trusted peer must send the header: refused without a line
+
+	spoof := dial(t, s.addr, "127.0.0.2")
+	spoof.send(t, []byte("PROXY TCP4 203.0.113.8 192.0.2.1 40000 10001\r\n"))
+	spoof.requireClosed(t) // only the trusted peers' headers are believed
+
+	direct := dial(t, s.addr, "127.0.0.2")
+	assert.Equal(t, "127.0.0.2@powtcp", resource(direct.challenge(t).Prefix), "another peer is served as itself")
+	direct.Close()
+
+	sum := s.stop(t)
+	assert.Equal(t, 2, sum["refused-proxy_header"], "%v", sum)
+	assert.Equal(t, 1, sum["served"], "%v", sum)
 }
 
 // TestBadAnswers speaks the protocol to the server binary: every answer but

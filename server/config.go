@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -29,8 +30,11 @@ type config struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
-	SpentStore      string        // "memory", or a redis://, rediss:// or unix:// URL
-	StoreTimeout    time.Duration // deadline of each call to a shared store
+	ProxyProtocol   bool           // read the client's address from a PROXY protocol header
+	TrustedProxies  []netip.Prefix // peers whose header is required and believed
+	ProxyTimeout    time.Duration  // deadline of the header
+	SpentStore      string         // "memory", or a redis://, rediss:// or unix:// URL
+	StoreTimeout    time.Duration  // deadline of each call to a shared store
 	Server          powserver.Config
 	// explicit names the settings given by flag or environment variable.
 	explicit map[string]bool
@@ -56,6 +60,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		LogFormat:       "",
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
+		ProxyTimeout:    time.Second,
 		SpentStore:      "memory",
 		StoreTimeout:    50 * time.Millisecond,
 		Server:          powserver.DefaultConfig(),
@@ -81,6 +86,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"max-conns", "POWTCP_MAX_CONNS", "connections in flight (fitted under RLIMIT_NOFILE less 64); when full a silent handshake is closed", (*intValue)(&c.Server.MaxConns), "MaxConns"},
 		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", "connections in flight per client address (IPv6: per /64)", (*intValue)(&c.Server.MaxConnsPerIP), "MaxConnsPerIP"},
 		{"replay-cache-size", "POWTCP_REPLAY_CACHE_SIZE", "redeemed challenges remembered until they expire", (*intValue)(&c.Server.ReplayCacheSize), "ReplayCacheSize"},
+		{"proxy-protocol", "POWTCP_PROXY_PROTOCOL", "take the client's address from a PROXY protocol (v1 or v2) header sent by a -trusted-proxies peer", (*boolValue)(&c.ProxyProtocol), ""},
+		{"trusted-proxies", "POWTCP_TRUSTED_PROXIES", "comma-separated CIDRs of the load balancers that send PROXY headers: required from them, refused from anyone else", (*prefixList)(&c.TrustedProxies), ""},
+		{"proxy-header-timeout", "POWTCP_PROXY_HEADER_TIMEOUT", "deadline of a PROXY protocol header", (*durationValue)(&c.ProxyTimeout), ""},
 		{"spent-store", "POWTCP_SPENT_STORE", "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)", (*stringValue)(&c.SpentStore), ""},
 		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", "deadline of each call to a shared spent store; past it the redemption is refused (busy)", (*durationValue)(&c.StoreTimeout), ""},
 		{"quotes", "QUOTES_FILE", "quotes file, one 'text|author' per line (the embedded collection when empty)", (*stringValue)(&c.QuotesFile), ""},
@@ -166,6 +174,15 @@ func (c config) validate(settings []setting) error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("-log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	switch {
+	case c.ProxyProtocol && len(c.TrustedProxies) == 0:
+		errs = append(errs, errors.New("-proxy-protocol needs -trusted-proxies: the peers whose headers to believe"))
+	case !c.ProxyProtocol && len(c.TrustedProxies) > 0:
+		errs = append(errs, errors.New("-trusted-proxies needs -proxy-protocol"))
+	}
+	if c.ProxyTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("-proxy-header-timeout %v: want a positive duration", c.ProxyTimeout))
 	}
 	switch {
 	case c.SpentStore == "memory":
@@ -294,6 +311,39 @@ func (v *hexKey) String() string {
 		return ""
 	}
 	return "(set)"
+}
+
+// prefixList is a comma-separated list of CIDR prefixes; a bare address
+// is its own /32 or /128.
+type prefixList []netip.Prefix
+
+func (v *prefixList) Set(s string) error {
+	var ps []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return fmt.Errorf("%q: not a CIDR or an address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		ps = append(ps, p.Masked())
+	}
+	*v = ps
+	return nil
+}
+
+func (v *prefixList) String() string {
+	var ss []string
+	for _, p := range *v {
+		ss = append(ss, p.String())
+	}
+	return strings.Join(ss, ",")
 }
 
 func (v algValue) Set(s string) error {

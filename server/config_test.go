@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"zero hash rate", []string{"-client-hash-rate", "0"}, nil, "-client-hash-rate 0: want a positive number"},
 		{"extra bits below -1", []string{"-max-extra-bits", "-2"}, nil, "-max-extra-bits -2"},
 		{"too many bits", []string{"-difficulty", "32", "-max-extra-bits", "9"}, nil, "-max-extra-bits 9: want at most 8"},
+		{"proxy without trusted peers", []string{"-proxy-protocol"}, nil, "-proxy-protocol needs -trusted-proxies"},
+		{"trusted peers without proxy", []string{"-trusted-proxies", "10.0.0.0/8"}, nil, "-trusted-proxies needs -proxy-protocol"},
+		{"bad cidr", []string{"-proxy-protocol", "-trusted-proxies", "10.0.0.0/33"}, nil, `"10.0.0.0/33": not a CIDR or an address`},
+		{"bad spent store", []string{"-spent-store", "memcached://x"}, nil, `-spent-store "memcached://x": want memory, or a redis://`},
 		{"stray argument", []string{"extra"}, nil, "unexpected arguments"},
 		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined"},
 	}
@@ -173,4 +178,12 @@ func TestKeyFileRotation(t *testing.T) {
 	}
 	_, err = parseConfig([]string{"-key-file", write("one", newKey), "-key", oldKey}, env(nil), io.Discard)
 	assert.ErrorContains(t, err, "-key and -key-file exclude each other")
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := parseConfig([]string{"-proxy-protocol", "-trusted-proxies", "10.1.2.3/8, 192.0.2.7,2001:db8::/32"}, env(nil), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32"),
+	}, c.TrustedProxies)
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
+	"github.com/pires/go-proxyproto"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
@@ -72,6 +74,9 @@ func run(ctx context.Context, cfg config) error {
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if cfg.ProxyProtocol {
+		ln = proxyListener(ln, cfg.TrustedProxies, cfg.ProxyTimeout)
 	}
 	if cfg.AddrFile != "" {
 		if err := writeFileAtomic(cfg.AddrFile, ln.Addr().String()+"\n"); err != nil {
@@ -165,4 +170,28 @@ func writeFileAtomic(path, data string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// proxyListener reads a PROXY protocol header (v1 or v2) on each connection
+// from a trusted peer, which must send one, and refuses connections from
+// anyone else that send one; others are served with their own address. The
+// header is read in the session (powserver reads it before admission),
+// under timeout, never in the accept loop.
+func proxyListener(ln net.Listener, trusted []netip.Prefix, timeout time.Duration) net.Listener {
+	return &proxyproto.Listener{
+		Listener:          ln,
+		ReadHeaderTimeout: timeout,
+		ConnPolicy: func(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
+			ap, err := netip.ParseAddrPort(o.Upstream.String())
+			if err != nil {
+				return proxyproto.REJECT, nil
+			}
+			for _, p := range trusted {
+				if p.Contains(ap.Addr().Unmap()) {
+					return proxyproto.REQUIRE, nil
+				}
+			}
+			return proxyproto.REJECT, nil
+		},
+	}
 }

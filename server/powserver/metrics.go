@@ -27,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"outcome"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powtcp_connections_refused_total",
-			Help: "Connections refused before a challenge, by reason: per_ip (per-address cap), cap (connection cap with no handshake to evict), shutdown.",
+			Help: "Connections refused before a challenge, by reason: per_ip (per-address cap), cap (connection cap with no handshake to evict), shutdown, proxy_header (a PROXY protocol header missing from a trusted proxy, sent by another peer, or malformed).",
 		}, []string{"reason"}),
 		difficulty: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "powtcp_difficulty_bits",

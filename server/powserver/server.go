@@ -247,6 +247,16 @@ func (s *Server) handle(conn net.Conn) {
 			}
 		}
 	}()
+	// A listener that takes the client's address from a PROXY protocol
+	// header (command server's -proxy-protocol) has it only once the header
+	// is in: a zero-length read makes it read the header, under its own
+	// deadline, and reports a missing or refused header. (On other
+	// connections it returns at once.)
+	if _, err := conn.Read(nil); err != nil {
+		s.metrics.refused.WithLabelValues("proxy_header").Inc()
+		s.warn.warn("connection refused: proxy_header", err)
+		return
+	}
 	start := s.cfg.Now()
 	sl, pr, ref := s.adm.admit(conn, clientKey(conn.RemoteAddr()), start)
 	if ref != nil {
