@@ -109,10 +109,16 @@ type (
 		Protocol      string `yaml:"protocol"`
 	}
 	probe struct {
-		HTTPGet struct {
+		HTTPGet *struct {
 			Path string `yaml:"path"`
 			Port any    `yaml:"port"` // a number or a port name
 		} `yaml:"httpGet"`
+		Exec *struct {
+			Command []string `yaml:"command"`
+		} `yaml:"exec"`
+		TCPSocket *struct {
+			Port any `yaml:"port"`
+		} `yaml:"tcpSocket"`
 		InitialDelaySeconds int `yaml:"initialDelaySeconds"`
 		PeriodSeconds       int `yaml:"periodSeconds"`
 		FailureThreshold    int `yaml:"failureThreshold"`
@@ -136,7 +142,10 @@ type (
 		ReadOnly  bool   `yaml:"readOnly"`
 	}
 	volume struct {
-		Name   string `yaml:"name"`
+		Name     string `yaml:"name"`
+		EmptyDir *struct {
+			SizeLimit string `yaml:"sizeLimit"`
+		} `yaml:"emptyDir"`
 		Secret *struct {
 			SecretName  string `yaml:"secretName"`
 			DefaultMode *int   `yaml:"defaultMode"`
@@ -151,8 +160,10 @@ type (
 		Kind       string     `yaml:"kind"`
 		Metadata   objectMeta `yaml:"metadata"`
 		Spec       struct {
-			Selector map[string]string `yaml:"selector"`
-			Ports    []struct {
+			Type                  string            `yaml:"type"`
+			ExternalTrafficPolicy string            `yaml:"externalTrafficPolicy"`
+			Selector              map[string]string `yaml:"selector"`
+			Ports                 []struct {
 				Name       string `yaml:"name"`
 				Port       int    `yaml:"port"`
 				TargetPort any    `yaml:"targetPort"`
@@ -182,10 +193,12 @@ type (
 	}
 )
 
-// manifests holds every manifest, decoded.
+// manifests holds every manifest, decoded; Deployments and Services by name.
 type manifests struct {
-	deployment    deployment
-	service       service
+	deployments   map[string]deployment
+	services      map[string]service
+	deployment    deployment // the server's: deployments["powtcp"]
+	service       service    // the server's in the cluster: services["powtcp"]
 	job           job
 	secret        secret
 	kustomization kustomization
@@ -219,9 +232,17 @@ func (m *manifests) decodeFile(b []byte) error {
 	var v any
 	switch head.APIVersion + " " + head.Kind {
 	case "apps/v1 Deployment":
-		v = &m.deployment
+		var d deployment
+		if err := decodeStrict(b, &d); err != nil {
+			return err
+		}
+		return addNamed(m.deployments, d.Metadata.Name, d)
 	case "v1 Service":
-		v = &m.service
+		var sv service
+		if err := decodeStrict(b, &sv); err != nil {
+			return err
+		}
+		return addNamed(m.services, sv.Metadata.Name, sv)
 	case "batch/v1 Job":
 		v = &m.job
 	case "v1 Secret":
@@ -234,9 +255,22 @@ func (m *manifests) decodeFile(b []byte) error {
 	return decodeStrict(b, v)
 }
 
+// addNamed adds v under name, refusing an empty or repeated name.
+func addNamed[T any](m map[string]T, name string, v T) error {
+	if _, dup := m[name]; dup || name == "" {
+		return errors.New("missing or repeated metadata.name " + strconv.Quote(name))
+	}
+	m[name] = v
+	return nil
+}
+
+func newManifests() manifests {
+	return manifests{deployments: map[string]deployment{}, services: map[string]service{}}
+}
+
 func load(t *testing.T) manifests {
 	t.Helper()
-	var m manifests
+	m := newManifests()
 	files, err := fs.Glob(manifestFS, "*.yaml")
 	require.NoError(t, err)
 	for _, f := range files {
@@ -245,8 +279,9 @@ func load(t *testing.T) manifests {
 		require.NoError(t, m.decodeFile(b), f)
 		m.files = append(m.files, f)
 	}
-	require.NotEmpty(t, m.deployment.Metadata.Name, "no Deployment")
-	require.NotEmpty(t, m.service.Metadata.Name, "no Service")
+	m.deployment, m.service = m.deployments["powtcp"], m.services["powtcp"]
+	require.NotEmpty(t, m.deployment.Metadata.Name, "no Deployment powtcp")
+	require.NotEmpty(t, m.service.Metadata.Name, "no Service powtcp")
 	require.NotEmpty(t, m.job.Metadata.Name, "no Job")
 	require.NotEmpty(t, m.secret.Metadata.Name, "no Secret")
 	return m
@@ -267,7 +302,7 @@ func TestDecodeStrictRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var m manifests
+			m := newManifests()
 			assert.Error(t, m.decodeFile([]byte(tt.give)))
 		})
 	}
@@ -414,6 +449,7 @@ func TestServerDeployment(t *testing.T) {
 		{"liveness", "/healthz", c.LivenessProbe},
 	} {
 		require.NotNil(t, p.probe, "%s probe", p.name)
+		require.NotNil(t, p.probe.HTTPGet, "%s probe: HTTP", p.name)
 		assert.Equal(t, p.path, p.probe.HTTPGet.Path, "%s probe path", p.name)
 		assert.Equal(t, adminPort, portNumber(t, c, p.probe.HTTPGet.Port), "%s probe port", p.name)
 	}
@@ -454,18 +490,77 @@ func TestServerDeployment(t *testing.T) {
 	}
 }
 
-func TestService(t *testing.T) {
+// The server's two Services: powtcp inside the cluster, powtcp-external a
+// LoadBalancer that keeps the clients' source addresses.
+func TestServices(t *testing.T) {
 	m := load(t)
-	s, d := m.service, m.deployment
+	d := m.deployment
 	c := d.Spec.Template.Spec.Containers[0]
-	require.NotEmpty(t, s.Spec.Selector)
-	for k, v := range s.Spec.Selector {
-		assert.Equal(t, v, d.Spec.Template.Metadata.Labels[k], "Service selector %s must pick the server's pods", k)
+	for _, name := range []string{"powtcp", "powtcp-external"} {
+		s, ok := m.services[name]
+		require.True(t, ok, "Service %s", name)
+		require.NotEmpty(t, s.Spec.Selector)
+		for k, v := range s.Spec.Selector {
+			assert.Equal(t, v, d.Spec.Template.Metadata.Labels[k], "%s selector %s must pick the server's pods", name, k)
+		}
+		require.Len(t, s.Spec.Ports, 1, "%s exposes the protocol only", name)
+		p := s.Spec.Ports[0]
+		assert.Equal(t, protocolPort, p.Port, name)
+		assert.Equal(t, protocolPort, portNumber(t, c, p.TargetPort), "%s targetPort", name)
+		assert.Empty(t, s.Spec.SessionAffinity, "%s: no affinity needed, the replicas share the spent store", name)
 	}
-	require.Len(t, s.Spec.Ports, 1, "the Service exposes the protocol only")
-	p := s.Spec.Ports[0]
-	assert.Equal(t, protocolPort, p.Port)
-	assert.Equal(t, protocolPort, portNumber(t, c, p.TargetPort), "targetPort")
+	ext := m.services["powtcp-external"]
+	assert.Equal(t, "LoadBalancer", ext.Spec.Type)
+	assert.Equal(t, "Local", ext.Spec.ExternalTrafficPolicy, "the server must see the clients' own addresses")
+	assert.Empty(t, m.service.Spec.Type, "powtcp stays a ClusterIP Service")
+	assert.Contains(t, m.kustomization.Resources, "service-external.yaml")
+}
+
+// The spent store: Valkey that never evicts, with a memory limit above its
+// maxmemory and probes, and the server pointed at its Service.
+func TestSpentStore(t *testing.T) {
+	m := load(t)
+	d, ok := m.deployments["powtcp-valkey"]
+	require.True(t, ok, "Deployment powtcp-valkey")
+	pod := d.Spec.Template.Spec
+	checkPod(t, "valkey", pod)
+	for k, v := range d.Spec.Selector.MatchLabels {
+		assert.Equal(t, v, d.Spec.Template.Metadata.Labels[k], "selector label %s must match the pod's", k)
+	}
+	c := pod.Containers[0]
+	require.NotEmpty(t, c.Args)
+	settings := map[string]string{}
+	for i := 1; i+1 < len(c.Args); i += 2 {
+		require.True(t, strings.HasPrefix(c.Args[i], "--"), "valkey argument %q: want --name value", c.Args[i])
+		settings[strings.TrimPrefix(c.Args[i], "--")] = c.Args[i+1]
+	}
+	assert.Equal(t, "valkey-server", c.Args[0])
+	assert.Equal(t, "noeviction", settings["maxmemory-policy"], "an evicted key is a replay")
+	require.NotEmpty(t, settings["maxmemory"], "a bound on memory, so a full store refuses writes")
+	assert.Equal(t, "", settings["save"], "no snapshots: nothing outlives a challenge's minute")
+	assert.Equal(t, "no", settings["appendonly"])
+	require.NotNil(t, c.ReadinessProbe)
+	require.NotNil(t, c.LivenessProbe)
+	var data bool
+	for _, vm := range c.VolumeMounts {
+		data = data || vm.MountPath == settings["dir"]
+	}
+	assert.True(t, data, "--dir %s: a writable volume (the root is read-only)", settings["dir"])
+
+	svc, ok := m.services["powtcp-valkey"]
+	require.True(t, ok, "Service powtcp-valkey")
+	for k, v := range svc.Spec.Selector {
+		assert.Equal(t, v, d.Spec.Template.Metadata.Labels[k], "powtcp-valkey selector %s", k)
+	}
+	require.Len(t, svc.Spec.Ports, 1)
+	assert.Equal(t, settings["port"], strconv.Itoa(portNumber(t, c, svc.Spec.Ports[0].TargetPort)), "the Service reaches --port")
+
+	f := flags(t, m.deployment.Spec.Template.Spec.Containers[0].Args)
+	assert.Equal(t, "redis://"+net.JoinHostPort(svc.Metadata.Name, strconv.Itoa(svc.Spec.Ports[0].Port))+"/0", f["spent-store"],
+		"the server's -spent-store is the Valkey Service")
+	for _, r := range []string{"valkey.yaml", "valkey-service.yaml"} {
+		assert.Contains(t, m.kustomization.Resources, r)
+	}
 }
 
 func TestClientJob(t *testing.T) {
