@@ -4,10 +4,11 @@
 // restart.
 //
 // Each redeemed challenge is one atomic claim, SET <prefix>spent:<rand> 1 NX
-// EXAT <the challenge's signed expiry>: the key is the challenge's rand field
+// PXAT <the challenge's signed expiry>, in a script that also keeps the
+// owner's share, so one round trip: the key is the challenge's rand field
 // (its nonce and MAC tag, unique per challenge), not the whole stamp, and the
-// expiry is the one the server's MAC covers (the stamp's date, whole
-// seconds, plus the TTL), never a TTL from a local clock. The server calls the store only for stamps whose syntax, MAC,
+// expiry is the one the server's MAC covers (the stamp's date plus the
+// TTL), never a TTL from a local clock. The server calls the store only for stamps whose syntax, MAC,
 // resource, date and work checked out, so floods and wrong answers cost
 // the store nothing.
 //
@@ -45,9 +46,10 @@ type Config struct {
 	Timeout time.Duration
 	// PoolSize bounds the connections to the server: 32 by default.
 	PoolSize int
-	// PerOwner bounds one owner's (client address's) unexpired entries, 0
-	// for no bound. The count is kept per owner in one key expiring a TTL
-	// after its last entry, so it may run over by the calls in flight.
+	// PerOwner bounds one owner's (client address's) entries, 0 for no
+	// bound. The count is kept per owner in one key that expires a TTL after
+	// the owner's last entry, so an owner redeeming without pause is held
+	// to PerOwner per TTL or less.
 	PerOwner int
 	// TTL is how long an owner's count lives after its last entry: the
 	// challenges' lifetime.
@@ -124,8 +126,28 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer) (s *Store, 
 	return s, warn, nil
 }
 
+// spendScript is Spend in one round trip and one atomic step: the owner's
+// count, then the claim, SET NX PXAT at the challenge's signed expiry,
+// then the count again. KEYS: the claim, the owner's count. ARGV: the
+// expiry in Unix milliseconds, the owner's share (0: none), the count's
+// lifetime in milliseconds. Returns 0 (spent), 1 (replayed), 2 (over share).
+var spendScript = redis.NewScript(`
+local share = tonumber(ARGV[2])
+if share > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= share then
+  return 2
+end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PXAT', ARGV[1]) then
+  return 1
+end
+if share > 0 then
+  redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return 0
+`)
+
 // Spend implements hashcash.SpentStore: one atomic claim of the challenge
-// until its expiry, after a look at the owner's count.
+// until its expiry, within the owner's share, in one round trip.
 func (s *Store) Spend(key, owner string, until time.Time) error {
 	if !until.After(s.cfg.Now()) {
 		return nil // expired: the Minter refuses it anyway, nothing to keep
@@ -138,33 +160,15 @@ func (s *Store) Spend(key, owner string, until time.Time) error {
 	defer cancel()
 	start := time.Now()
 	defer func() { s.latency.Observe(time.Since(start).Seconds()) }()
-
-	ownerKey := s.cfg.Prefix + "owner:" + owner
-	if s.cfg.PerOwner > 0 {
-		n, err := s.client.Get(ctx, ownerKey).Int()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return s.fail(err)
-		}
-		if n >= s.cfg.PerOwner {
-			return hashcash.ErrOverShare
-		}
-	}
-	ok, err := s.client.SetArgs(ctx, claim, "1", redis.SetArgs{Mode: "NX", ExpireAt: until}).Result()
+	r, err := spendScript.Run(ctx, s.client, []string{claim, s.cfg.Prefix + "owner:" + owner},
+		until.UnixMilli(), s.cfg.PerOwner, s.cfg.TTL.Milliseconds()).Int()
 	switch {
-	case errors.Is(err, redis.Nil):
-		return hashcash.ErrReplayed
 	case err != nil:
 		return s.fail(err)
-	case ok != "OK":
+	case r == 1:
 		return hashcash.ErrReplayed
-	}
-	if s.cfg.PerOwner > 0 {
-		pipe := s.client.TxPipeline()
-		pipe.Incr(ctx, ownerKey)
-		pipe.PExpire(ctx, ownerKey, s.cfg.TTL)
-		if _, err := pipe.Exec(ctx); err != nil {
-			s.fail(err) // the claim stands; only the owner's count is off
-		}
+	case r == 2:
+		return hashcash.ErrOverShare
 	}
 	return nil
 }
