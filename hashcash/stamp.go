@@ -170,14 +170,49 @@ func parseDate(s string) (time.Time, error) {
 	if v[0] >= 69 {
 		year = 1900 + v[0]
 	}
-	t := time.Date(year, time.Month(v[1]), v[2], v[3], v[4], v[5], 0, time.UTC)
-	// time.Date normalizes out-of-range values (Feb 30 becomes Mar 2); a
-	// date that does not survive the round trip was not a real one.
-	if t.Year() != year || int(t.Month()) != v[1] || t.Day() != v[2] ||
-		t.Hour() != v[3] || t.Minute() != v[4] || t.Second() != v[5] {
+	month, day := v[1], v[2]
+	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || v[3] > 23 || v[4] > 59 || v[5] > 59 {
 		return time.Time{}, fmt.Errorf("date %q does not exist: %w", s, ErrMalformed)
 	}
-	return t, nil
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(v[3]*3600+v[4]*60+v[5])
+	return time.Unix(secs, 0).UTC(), nil
+}
+
+// daysIn is the number of days of month (1-12) in year, Gregorian.
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysSinceEpoch is the number of days from 1970-01-01 to the given
+// Gregorian date. It counts in eras of 400 years (146,097 days), with
+// years starting in March so that the leap day comes last: what time.Date
+// computes, without its time zone lookup, which was 5% of the server's
+// CPU per session.
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year)
+	if month <= 2 {
+		y--
+	}
+	era := y / 400 // years here are positive (1969-2068)
+	yoe := y - era*400
+	m := int64(month)
+	if m > 2 {
+		m -= 3
+	} else {
+		m += 9
+	}
+	doy := (153*m+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 // appendDate appends t in UTC as YYMMDDhhmmss.

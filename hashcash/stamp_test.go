@@ -198,3 +198,23 @@ func TestValidateResource(t *testing.T) {
 		}
 	}
 }
+
+// parseDate agrees with time.Date for every day of the stamps' century
+// (1969-2068) and refuses what time.Date would normalize.
+func TestParseDateMatchesTimeDate(t *testing.T) {
+	for d := time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2069; d = d.AddDate(0, 0, 1) {
+		want := d.Add(23*time.Hour + 59*time.Minute + 58*time.Second)
+		got, err := parseDate(want.Format("060102150405"))
+		if err != nil || !got.Equal(want) {
+			t.Fatalf("parseDate(%s) = %v, %v; want %v", want.Format("060102150405"), got, err, want)
+		}
+	}
+	for _, s := range []string{"260230", "250229", "261301", "260001", "260100", "2611252400", "2611251260", "261125120060", "260431"} {
+		_, err := parseDate(s)
+		assert.ErrorIs(t, err, ErrMalformed, s)
+	}
+	_, err := parseDate("240229")
+	assert.NoError(t, err, "2024 is a leap year")
+	_, err = parseDate("000229")
+	assert.NoError(t, err, "2000 is a leap year")
+}

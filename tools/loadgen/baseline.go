@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +38,12 @@ const (
 	// bareExchange accepts, writes a line, reads a line, writes a line and
 	// closes: the protocol's round trip without its logic.
 	bareExchange = "exchange"
+	// bareSeed does on the wire what the seed project powtcp replaces does:
+	// a 9-byte challenge, [bits][8 random bytes]; an 8-byte nonce back;
+	// SHA-256 over the 9 bytes and the nonce, whose first bits bytes must be
+	// zero; a quote line; close. So the comparison with the seed stays in
+	// the repository.
+	bareSeed = "seed"
 	// powtcp is the server under test at difficulty 0.
 	targetPowtcp = "powtcp"
 )
@@ -48,8 +56,8 @@ var (
 
 // baselineMain runs a bare server until SIGTERM; it returns the exit code.
 func baselineMain(kind string) int {
-	if (kind != bareOneLine && kind != bareExchange) || len(os.Args) != 2 {
-		fmt.Fprintf(os.Stderr, "loadgen baseline: want %s=oneline|exchange and an address file argument\n", baselineEnv)
+	if (kind != bareOneLine && kind != bareExchange && kind != bareSeed) || len(os.Args) != 2 {
+		fmt.Fprintf(os.Stderr, "loadgen baseline: want %s=oneline|exchange|seed and an address file argument\n", baselineEnv)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -90,12 +98,45 @@ func serveBare(ctx context.Context, ln net.Listener, kind string) {
 				return
 			}
 			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if kind == bareSeed {
+				serveSeed(c)
+				return
+			}
 			io.WriteString(c, bareChallenge)
 			if _, err := protocol.NewReader(c).ReadLine(); err == nil {
 				io.WriteString(c, bareQuote)
 			}
 		})
 	}
+}
+
+// seedBits is the seed-shaped server's difficulty in the baseline: none,
+// as powtcp's is 0 there, so the comparison is of the servers' work.
+const seedBits = 0
+
+// serveSeed is one session of the seed-shaped server.
+func serveSeed(c net.Conn) {
+	var challenge [9]byte
+	challenge[0] = seedBits
+	rand.Read(challenge[1:])
+	if _, err := c.Write(challenge[:]); err != nil {
+		return
+	}
+	var nonce [8]byte
+	if _, err := io.ReadFull(c, nonce[:]); err != nil {
+		return
+	}
+	h := sha256.New()
+	h.Write(challenge[:])
+	h.Write(nonce[:])
+	sum := h.Sum(nil)
+	for _, b := range sum[:challenge[0]] {
+		if b != 0 {
+			io.WriteString(c, "wrong\n")
+			return
+		}
+	}
+	io.WriteString(c, bareQuote)
 }
 
 // BaselineRound is one measurement of one target.
@@ -130,6 +171,7 @@ type BaselineReport struct {
 	Ratio          float64   `json:"ratio_vs_oneline"`
 	RatioSpread    float64   `json:"ratio_spread"`
 	RatioExchange  float64   `json:"ratio_vs_exchange"`
+	RatioSeed      float64   `json:"ratio_vs_seed"`
 	ExpectedSolveS float64   `json:"expected_solve_s_at_default"` // 2^20 / hash rate
 	Asymmetry      float64   `json:"asymmetry_d0_cost"`           // ExpectedSolveS / server CPU per session at difficulty 0
 }
@@ -147,14 +189,15 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	}
 	defer os.RemoveAll(dir)
 
-	names := []string{bareOneLine, bareExchange, targetPowtcp}
+	names := []string{bareOneLine, bareExchange, bareSeed, targetPowtcp}
+	pow := len(names) - 1
 	children := map[string]*child{}
 	defer func() {
 		for _, c := range children {
 			c.stop(10 * time.Second)
 		}
 	}()
-	for _, k := range names[:2] {
+	for _, k := range names[:pow] {
 		f := filepath.Join(dir, k)
 		c, err := startChild(ctx, log, "baseline-"+k, []string{exe, f}, []string{baselineEnv + "=" + k}, f, cfg.ServerCPUs, nil)
 		if err != nil {
@@ -207,10 +250,11 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 		rep.Targets = append(rep.Targets, t)
 	}
 	rep.Ratio, rep.RatioSpread = median(rep.Ratios)
-	rep.RatioExchange = ratio(rep.Targets[2].CPUPerSession, rep.Targets[1].CPUPerSession)
+	rep.RatioExchange = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[1].CPUPerSession)
+	rep.RatioSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[2].CPUPerSession)
 	if hashRate > 0 {
 		rep.ExpectedSolveS = hashcash.ExpectedAttempts(20) / hashRate
-		rep.Asymmetry = ratio(rep.ExpectedSolveS, rep.Targets[2].CPUPerSession/1e6)
+		rep.Asymmetry = ratio(rep.ExpectedSolveS, rep.Targets[pow].CPUPerSession/1e6)
 	}
 	if err := srv.stop(10 * time.Second); err != nil {
 		return rep, fmt.Errorf("server: %w", err)
@@ -285,6 +329,21 @@ func bareSession(ctx context.Context, kind, addr string, ip netip.Addr) error {
 	}
 	defer c.Close()
 	lc := newLineConn(c)
+	if kind == bareSeed {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		var challenge [9]byte
+		if _, err := io.ReadFull(c, challenge[:]); err != nil {
+			return fmt.Errorf("challenge: %w", err)
+		}
+		var nonce [8]byte // any nonce does at 0 bits
+		if _, err := c.Write(nonce[:]); err != nil {
+			return err
+		}
+		if l, err := lc.readLine(10 * time.Second); err != nil || !strings.HasPrefix(l, protocol.VerbQuote+" ") {
+			return fmt.Errorf("quote: %q, %v", l, err)
+		}
+		return waitEOF(lc)
+	}
 	first, err := lc.readLine(10 * time.Second)
 	if err != nil {
 		return fmt.Errorf("first line: %w", err)
@@ -319,8 +378,12 @@ func bareSession(ctx context.Context, kind, addr string, ip netip.Addr) error {
 			return fmt.Errorf("reply %.60q", l)
 		}
 	}
-	// The server closes; wait for it, so that its work is done before the
-	// CPU reading.
+	return waitEOF(lc)
+}
+
+// waitEOF waits for the server to close, so that its work is done before
+// the CPU reading.
+func waitEOF(lc *lineConn) error {
 	lc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := lc.Read(make([]byte, 1)); err != io.EOF {
 		return fmt.Errorf("want EOF after the last line, got %v", err)

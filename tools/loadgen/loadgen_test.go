@@ -193,7 +193,7 @@ func TestBaselineServers(t *testing.T) {
 	require.NoError(t, err)
 	cfg := config{BaselineN: 200, BaselineC: 4, BaselineTimeout: 30 * time.Second}
 	ips := newAddrAlloc(firstHonest).take(20)
-	for _, kind := range []string{bareOneLine, bareExchange} {
+	for _, kind := range []string{bareOneLine, bareExchange, bareSeed} {
 		f := filepath.Join(t.TempDir(), "addr")
 		c, err := startChild(t.Context(), zap.NewNop(), kind, []string{exe, f}, []string{baselineEnv + "=" + kind}, f, "", nil)
 		require.NoError(t, err)

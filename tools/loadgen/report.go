@@ -155,10 +155,10 @@ func (r *Report) finish(cfg config) {
 			name += fmt.Sprintf(" (paced %.0f/s)", b.Rate)
 		}
 		add(name, fmt.Sprintf("%.2fx", b.Ratio), "≤ 1.3x", pass(b.Ratio <= 1.3),
-			fmt.Sprintf("median of %d rounds, spread %.0f%%; %.2fx the bare line exchange", len(b.Ratios), 100*b.RatioSpread, b.RatioExchange))
+			fmt.Sprintf("median of %d rounds, spread %.0f%%; %.2fx the bare line exchange, %.2fx the seed-shaped server", len(b.Ratios), 100*b.RatioSpread, b.RatioExchange, b.RatioSeed))
 		if b.Asymmetry > 0 {
 			add("work asymmetry (20 bits, difficulty-0 server cost)", fmt.Sprintf("%.0fx", b.Asymmetry), "≥ 1000x", pass(b.Asymmetry >= 1000),
-				fmt.Sprintf("expected solve %.0fms at %.1f MH/s / %.1fµs", 1e3*b.ExpectedSolveS, r.HashRate/1e6, b.Targets[2].CPUPerSession))
+				fmt.Sprintf("expected solve %.0fms at %.1f MH/s / %.1fµs", 1e3*b.ExpectedSolveS, r.HashRate/1e6, b.Targets[len(b.Targets)-1].CPUPerSession))
 		}
 		return
 	}
@@ -374,8 +374,8 @@ func printBaseline(w io.Writer, b *BaselineReport) {
 	for _, r := range b.Ratios {
 		rs = append(rs, fmt.Sprintf("%.2f", r))
 	}
-	fmt.Fprintf(w, "powtcp/oneline per round: %s; median %.2fx (spread %.0f%%); powtcp/exchange %.2fx\n",
-		strings.Join(rs, " "), b.Ratio, 100*b.RatioSpread, b.RatioExchange)
+	fmt.Fprintf(w, "powtcp/oneline per round: %s; median %.2fx (spread %.0f%%); powtcp/exchange %.2fx; powtcp/seed %.2fx\n",
+		strings.Join(rs, " "), b.Ratio, 100*b.RatioSpread, b.RatioExchange, b.RatioSeed)
 }
 
 func kv(m map[string]int64) string {

@@ -65,6 +65,7 @@ func figures(r *Report) (string, map[string]float64) {
 		}
 		f["ratio powtcp/oneline"] = b.Ratio
 		f["ratio powtcp/exchange"] = b.RatioExchange
+		f["ratio powtcp/seed"] = b.RatioSeed
 		for _, t := range b.Targets {
 			f["CPU µs/session "+t.Name] = t.CPUPerSession
 		}
