@@ -2,9 +2,9 @@ package hashcash
 
 import (
 	"context"
+	"github.com/powtcp/powtcp/internal/testclock"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +14,8 @@ import (
 // t0 is the time tests start at: 2026-11-25 12:00:00 UTC.
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-// clock is a manual clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is a manual clock standing at t.
+func newClock(t time.Time) *testclock.Clock { return testclock.New(t) }
 
 // testKey is a MAC key for tests.
 var testKey = []byte("0123456789abcdef0123456789abcdef")

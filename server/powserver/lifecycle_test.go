@@ -194,7 +194,7 @@ func TestAdaptiveDifficultyPerClient(t *testing.T) {
 	}
 	assert.Equal(t, 4, last)
 	assert.Equal(t, 2, bits("127.0.0.8"), "other addresses are not affected")
-	ts.clock.Add(time.Minute)
+	ts.clock.Advance(time.Minute)
 	assert.Equal(t, 2, bits("127.0.0.7"), "calm brings the difficulty back")
 }
 

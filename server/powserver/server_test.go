@@ -6,7 +6,6 @@ import (
 	"net"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,36 +15,22 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/testclock"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-// clock is a settable clock for stamps and rates.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newClock is a manual clock for stamps and rates.
+func newClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 }
 
 type testServer struct {
 	*Server
 	addr  string
-	clock *clock
+	clock *testclock.Clock
 	reg   *prometheus.Registry
 	done  chan error // Serve's result
 }
@@ -220,7 +205,7 @@ func TestServeRefusesBadAnswers(t *testing.T) {
 		}, protocol.CodeWrongAlg},
 		{"expired", func(t *testing.T, ts *testServer, prefix string) string {
 			s := solve(t, prefix)
-			ts.clock.Add(DefaultConfig().ChallengeTTL + time.Second)
+			ts.clock.Advance(DefaultConfig().ChallengeTTL + time.Second)
 			return "SOLUTION " + s + "\n"
 		}, protocol.CodeExpired},
 	}
