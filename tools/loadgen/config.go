@@ -29,6 +29,7 @@ type config struct {
 	// Target: a running server, or a binary to start.
 	Addr         string   // server address when not spawning
 	PID          int      // server process for /proc readings; 0: none
+	StorePID     int      // the shared spent store's process, for its CPU per session; 0: none
 	MetricsURL   string   // server's /metrics; "" when unknown
 	Spawn        string   // server binary to start on 127.0.0.1:0
 	ServerArgs   []string // extra arguments for the spawned server (after --)
@@ -90,6 +91,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	}
 	fs.StringVar(&c.Addr, "addr", "", "address of a running server (127.0.0.0/8 only)")
 	fs.IntVar(&c.PID, "pid", 0, "process id of the running server, for RSS, CPU and fds from /proc")
+	fs.IntVar(&c.StorePID, "store-pid", 0, "process id of the server's shared spent store (valkey-server, redis-server): its CPU per honest session from /proc")
 	fs.StringVar(&c.MetricsURL, "metrics", "", "the running server's metrics URL, e.g. http://127.0.0.1:9090/metrics")
 	fs.StringVar(&c.Spawn, "spawn", "", "server binary to start on 127.0.0.1:0 (instead of -addr)")
 	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "pin spawned servers (and the baseline) to these CPUs with taskset, e.g. 0")

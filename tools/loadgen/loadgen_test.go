@@ -95,12 +95,14 @@ func TestScenarios(t *testing.T) {
 		t.Run(strings.Join(tt.give, "+"), func(t *testing.T) {
 			t.Parallel()
 			cfg := smokeConfig(startServer(t), tt.give...)
+			cfg.StorePID = os.Getpid() // a stand-in for the store's process: its CPU is read
 			if tt.kinds[scWrongWork] != nil {
 				cfg.Duration = 3 * time.Second // expired stamps need the challenge TTL to pass
 			}
 			rep, err := loadtest(t.Context(), cfg, zap.NewNop())
 			require.NoError(t, err)
 			checkReport(t, rep, tt.kinds)
+			assert.Positive(t, rep.Unloaded.StoreCPUPerSession, "the store process's CPU per session")
 		})
 	}
 }

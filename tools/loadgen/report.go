@@ -68,6 +68,10 @@ type Phase struct {
 	ServerCPU     float64 `json:"server_cpu_s"`
 	CPUPerSession float64 `json:"cpu_per_session_us"`
 	LoadgenCPU    float64 `json:"loadgen_cpu_s"` // this tool's own CPU time over the phase
+	// StoreCPU is the shared spent store's CPU time over the phase (with
+	// -store-pid), and per honest session in microseconds.
+	StoreCPU           float64 `json:"store_cpu_s,omitempty"`
+	StoreCPUPerSession float64 `json:"store_cpu_per_session_us,omitempty"`
 	// Under attack: RSS and slowloris sockets held when the honest phase began.
 	RampRSS    int64 `json:"ramp_rss_bytes,omitempty"`
 	HeldAtRamp int64 `json:"held_at_ramp,omitempty"`
@@ -316,6 +320,10 @@ func printServer(w io.Writer, r *Report) {
 	tw.Flush()
 	fmt.Fprintf(w, "server CPU: unloaded %.2fs over %.0fs (%.1fµs per honest session, idle %.2f%% subtracted); under attack %.2fs over %.0fs (%.0f%% of one core)\n",
 		u.ServerCPU, u.Honest.Elapsed, u.CPUPerSession, 100*r.IdleCPURate, a.ServerCPU, a.Honest.Elapsed, 100*ratio(a.ServerCPU, a.Honest.Elapsed))
+	if u.StoreCPU > 0 || a.StoreCPU > 0 {
+		fmt.Fprintf(w, "spent store CPU: unloaded %.2fs (%.1fµs per honest session), under attack %.2fs (%.1fµs per honest session)\n",
+			u.StoreCPU, u.StoreCPUPerSession, a.StoreCPU, a.StoreCPUPerSession)
+	}
 	fmt.Fprintf(w, "loadgen CPU (same machine, competing): unloaded %.0f%%, under attack %.0f%% of one core\n",
 		100*ratio(u.LoadgenCPU, u.Honest.Elapsed), 100*ratio(a.LoadgenCPU, a.Honest.Elapsed))
 }

@@ -131,11 +131,12 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 
 	log.Info("unloaded phase", zap.Duration("duration", cfg.Unloaded), zap.Int("clients", cfg.Honest))
 	smp.resetPeak()
-	s0, self0 := smp.sample(ctx, true), selfCPU()
+	s0, self0, st0 := smp.sample(ctx, true), selfCPU(), storeCPU(cfg.StorePID)
 	unloaded := runHonest(ctx, cfg, t.addr, honestIPs, cfg.Unloaded, rep.HashRate)
 	s1 := smp.sample(ctx, true)
 	rep.Unloaded = newPhase(unloaded, s0, s1, smp.resetPeak(), rep.IdleCPURate)
 	rep.Unloaded.LoadgenCPU = (selfCPU() - self0).Seconds()
+	rep.Unloaded.setStoreCPU(storeCPU(cfg.StorePID) - st0)
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
@@ -194,7 +195,7 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 	log.Info("attack ramp", zap.Strings("scenarios", cfg.Scenarios), zap.Int("slowloris", cfg.Slowloris))
 	rampUp(ctx, cfg, attacks[scSlowloris])
 	smp.resetPeak()
-	s2, self2 := smp.sample(ctx, true), selfCPU()
+	s2, self2, st2 := smp.sample(ctx, true), selfCPU(), storeCPU(cfg.StorePID)
 	var heldAtRamp int64
 	if a := attacks[scSlowloris]; a != nil {
 		heldAtRamp = a.held.Load()
@@ -205,6 +206,7 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 	s3 := smp.sample(ctx, true)
 	rep.Attack = newPhase(attacked, s2, s3, smp.resetPeak(), rep.IdleCPURate)
 	rep.Attack.LoadgenCPU = (selfCPU() - self2).Seconds()
+	rep.Attack.setStoreCPU(storeCPU(cfg.StorePID) - st2)
 	rep.Attack.RampRSS = s2.RSS
 	rep.Attack.HeldAtRamp = heldAtRamp
 	stopAttackers()
@@ -231,6 +233,23 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 	}
 	rep.finish(cfg)
 	return rep, errors.Join(err, ctx.Err())
+}
+
+// storeCPU is the store process's CPU time so far; 0 without one.
+func storeCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	p, _ := readProc(pid)
+	return p.CPU
+}
+
+// setStoreCPU records the store's CPU time over the phase.
+func (p *Phase) setStoreCPU(d time.Duration) {
+	p.StoreCPU = d.Seconds()
+	if n := p.Honest.Served; n > 0 && d > 0 {
+		p.StoreCPUPerSession = d.Seconds() / float64(n) * 1e6
+	}
 }
 
 // selfCPU is this process's CPU time so far.

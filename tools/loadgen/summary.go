@@ -74,6 +74,10 @@ func figures(r *Report) (string, map[string]float64) {
 	}
 	key := "attack " + strings.Join(r.Scenarios, ",")
 	if u, a := r.Unloaded, r.Attack; u != nil && a != nil {
+		if u.StoreCPUPerSession > 0 {
+			f["store CPU µs/session unloaded"] = u.StoreCPUPerSession
+		}
+		f["server CPU µs/session unloaded"] = u.CPUPerSession
 		f["honest served % under attack"] = 100 * a.Honest.SuccessRate
 		f["honest sessions under attack"] = float64(a.Honest.Sessions)
 		f["p99 ratio as measured"] = ratio(a.Honest.Latency.P99, u.Honest.Latency.P99)
