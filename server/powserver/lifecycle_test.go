@@ -343,3 +343,35 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("gauge %s not found", name)
 	return 0
 }
+
+// opaqueListener hands out connections that hide their socket (as a PROXY
+// protocol wrapper does): the server cannot peek at them.
+type opaqueListener struct{ net.Listener }
+
+type opaqueConn struct{ net.Conn }
+
+func (l opaqueListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return opaqueConn{c}, nil
+}
+
+// A silent connection the server cannot peek at is still silent: it is
+// closed to make room, and one that answers is served, its first byte
+// included (it used to count as answering at once, so it was never closed).
+func TestOpaqueConnSilentUntilItSpeaks(t *testing.T) {
+	ts := startOn(t, Config{MaxConns: 2, MaxConnsPerIP: 2}, func(ln net.Listener) net.Listener { return opaqueListener{ln} })
+	a := dialFrom(t, ts.addr, "127.0.0.2")
+	a.challenge()
+	b := dialFrom(t, ts.addr, "127.0.0.3")
+	b.challenge()
+	c := dialFrom(t, ts.addr, "127.0.0.4")
+	ch := c.challenge()
+	require.Eventually(t, func() bool { return ts.Summary()["evicted"] == 1 }, 5*time.Second, time.Millisecond,
+		"one of the two silent connections made room")
+	c.send("SOLUTION " + solve(t, ch.Prefix) + "\n")
+	_, err := c.reply()
+	require.NoError(t, err)
+}

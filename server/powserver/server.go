@@ -5,6 +5,7 @@
 package powserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -288,7 +289,8 @@ func (s *Server) exchange(sl *slot, pr price) (outcome, detail string) {
 		return s.gone(sl), err.Error()
 	}
 	conn.SetReadDeadline(time.Now().Add(pr.window))
-	err := waitReadable(conn)
+	var first [1]byte
+	n, err := waitReadable(conn, &first)
 	if err == nil && !s.adm.answered(sl) {
 		err = net.ErrClosed // closed by admission while the answer arrived
 	}
@@ -299,7 +301,7 @@ func (s *Server) exchange(sl *slot, pr price) (outcome, detail string) {
 		}
 		return s.gone(sl), fmt.Sprintf("read solution: %v", err)
 	}
-	sol, err := s.readSolution(conn)
+	sol, err := s.readSolution(conn, first[:n])
 	if err != nil {
 		code, ok := readErrorCode(err)
 		if !ok {
@@ -361,12 +363,16 @@ func (s *Server) Summary() map[string]int64 {
 	return out
 }
 
-// readSolution reads the solution line, once input arrived, with a pooled
-// Reader: a connection that holds its handshake open and silent costs no
-// read buffer.
-func (s *Server) readSolution(conn net.Conn) (protocol.Solution, error) {
+// readSolution reads the solution line, once input arrived (first is what
+// waitReadable read of it), with a pooled Reader: a connection that holds
+// its handshake open and silent costs no read buffer.
+func (s *Server) readSolution(conn net.Conn, first []byte) (protocol.Solution, error) {
 	r := s.readers.Get().(*protocol.Reader)
-	r.Reset(conn)
+	if len(first) > 0 {
+		r.Reset(io.MultiReader(bytes.NewReader(first), conn))
+	} else {
+		r.Reset(conn)
+	}
 	defer func() {
 		r.Reset(nil)
 		s.readers.Put(r)

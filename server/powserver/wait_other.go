@@ -4,5 +4,6 @@ package powserver
 
 import "net"
 
-// waitReadable returns at once where peeking at a socket is not supported.
-func waitReadable(net.Conn) error { return nil }
+// waitReadable reads the first byte of the answer into first where peeking
+// at a socket is not supported; see wait_unix.go.
+func waitReadable(conn net.Conn, first *[1]byte) (int, error) { return conn.Read(first[:]) }

@@ -8,19 +8,22 @@ import (
 )
 
 // waitReadable blocks until conn has data (or EOF, an error, or its read
-// deadline), without reading it. A connection that never answers then holds
-// no read buffer: the server takes one from its pool only when input arrived.
-func waitReadable(conn net.Conn) error {
+// deadline). A connection that never answers then holds no read buffer: the
+// server takes one from its pool only when input arrived. On a socket it
+// peeks, reading nothing (n is 0); on anything else (a PROXY protocol
+// connection, whose wrapper may hold buffered bytes) it reads one byte into
+// first, which the caller must read before the rest.
+func waitReadable(conn net.Conn, first *[1]byte) (n int, err error) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
-		return nil
+		return conn.Read(first[:])
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return conn.Read(first[:])
 	}
 	var b [1]byte
-	return rc.Read(func(fd uintptr) bool {
+	return 0, rc.Read(func(fd uintptr) bool {
 		// Peek rather than wait at once: readiness that arrived before
 		// this call is not signalled again. Only "no data yet" may wait;
 		// a peek interrupted by a signal (the runtime's preemption signals
