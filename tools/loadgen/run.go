@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -64,18 +65,21 @@ func raiseNoFile(n uint64) error {
 
 // target is the server under test.
 type target struct {
-	addr  string
-	pid   int
-	child *child // when spawned
+	addr       string
+	pid        int
+	metricsURL string
+	child      *child // when spawned
 }
 
 // loadtest runs the phases and returns the report, also on failure when
-// there is something to report.
+// there is something to report: calibrate the solver; open the target and
+// start sampling it; measure it idle; the unloaded honest phase; start the
+// attackers and let them ramp up; the honest phase under attack; stop the
+// attackers and take the last readings.
 func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error) {
 	rep := newReport(cfg)
 	rep.HashRate = calibrate(ctx, cfg.Calibrate)
 	log.Info("hash rate of one solver goroutine", zap.Float64("MH/s", rep.HashRate/1e6))
-
 	if cfg.Baseline {
 		b, err := runBaseline(ctx, cfg, log, rep.HashRate)
 		rep.Baseline = b
@@ -83,26 +87,13 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 		return rep, err
 	}
 
-	t := target{addr: cfg.Addr, pid: cfg.PID}
-	metricsURL := cfg.MetricsURL
-	if cfg.Spawn != "" {
-		c, err := spawnServer(ctx, log, cfg, nil)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if c.alive() {
-				c.stop(10 * time.Second)
-			}
-		}()
-		t = target{addr: c.addr, pid: c.pid, child: c}
-		if a := c.adminAddr(); a != "" && metricsURL == "" {
-			metricsURL = "http://" + a + "/metrics"
-		}
+	t, closeTarget, err := openTarget(ctx, cfg, log)
+	if err != nil {
+		return nil, err
 	}
-	rep.Server = &ServerInfo{Addr: t.addr, PID: t.pid, Spawned: t.child != nil, Args: cfg.ServerArgs, Metrics: metricsURL}
-
-	smp := newSampler(t.pid, metricsURL)
+	defer closeTarget()
+	rep.Server = &ServerInfo{Addr: t.addr, PID: t.pid, Spawned: t.child != nil, Args: cfg.ServerArgs, Metrics: t.metricsURL}
+	smp := newSampler(t.pid, t.metricsURL)
 	sctx, stopSampling := context.WithCancel(ctx)
 	var swg sync.WaitGroup
 	swg.Go(func() { smp.loop(sctx, 250*time.Millisecond) })
@@ -110,14 +101,7 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 
 	attackers := newAddrAlloc(firstAttacker)
 	honestIPs := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
-
-	// Idle: the server's own CPU use with nothing to do, to subtract.
-	idle0 := smp.sample(ctx, true)
-	pause(ctx, cfg.Settle)
-	idle1 := smp.sample(ctx, true)
-	rep.Idle = idle1
-	rep.IdleCPURate = ratio((idle1.CPU - idle0.CPU).Seconds(), idle1.At.Sub(idle0.At).Seconds())
-
+	measureIdle(ctx, cfg, smp, rep)
 	// Stamps to send once expired: solved now, before the unloaded phase,
 	// so that they expire during the attack.
 	box := &seedBox{}
@@ -130,26 +114,101 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 	}
 
 	log.Info("unloaded phase", zap.Duration("duration", cfg.Unloaded), zap.Int("clients", cfg.Honest))
-	smp.resetPeak()
-	s0, self0, st0 := smp.sample(ctx, true), selfCPU(), storeCPU(cfg.StorePID)
-	unloaded := runHonest(ctx, cfg, t.addr, honestIPs, cfg.Unloaded, rep.HashRate)
-	s1 := smp.sample(ctx, true)
-	rep.Unloaded = newPhase(unloaded, s0, s1, smp.resetPeak(), rep.IdleCPURate)
-	rep.Unloaded.LoadgenCPU = (selfCPU() - self0).Seconds()
-	rep.Unloaded.setStoreCPU(storeCPU(cfg.StorePID) - st0)
-	if err := ctx.Err(); err != nil {
-		return rep, err
-	}
-	if err := t.check(); err != nil {
+	rep.Unloaded = honestPhase(ctx, cfg, t.addr, honestIPs, cfg.Unloaded, smp, rep)
+	if err := errors.Join(ctx.Err(), t.check()); err != nil {
 		return rep, err
 	}
 
-	// Attack.
+	attacks, stopAttackers := startAttacks(ctx, cfg, t.addr, attackers, box)
+	defer stopAttackers()
+	log.Info("attack ramp", zap.Strings("scenarios", cfg.Scenarios), zap.Int("slowloris", cfg.Slowloris))
+	rampUp(ctx, cfg, attacks[scSlowloris])
+	var heldAtRamp int64
+	if a := attacks[scSlowloris]; a != nil {
+		heldAtRamp = a.held.Load()
+	}
+	log.Info("attack phase", zap.Duration("duration", cfg.Duration), zap.Int64("held", heldAtRamp))
+	rep.Attack = honestPhase(ctx, cfg, t.addr, honestIPs, cfg.Duration, smp, rep)
+	rep.Attack.RampRSS = rep.Attack.Start.RSS
+	rep.Attack.HeldAtRamp = heldAtRamp
+	stopAttackers()
+	rep.Attackers = map[string]AttackStats{}
+	for name, a := range attacks {
+		st := a.stats()
+		if name == scSlowloris {
+			st.HeldAtRamp = heldAtRamp
+		}
+		rep.Attackers[name] = st
+	}
+
+	// Let the server notice the closed sockets before the last reading.
+	pause(ctx, cfg.Settle)
+	rep.After = smp.sample(ctx, true)
+	if err = t.check(); err == nil && t.child != nil {
+		err = t.child.stop(15 * time.Second)
+		rep.Server.Outcomes = t.child.outcomes()
+	}
+	if err != nil {
+		rep.Server.Died = err.Error()
+	}
+	rep.finish(cfg)
+	return rep, errors.Join(err, ctx.Err())
+}
+
+// openTarget is the server under test: the one at cfg.Addr, or one spawned
+// from cfg.Spawn, which the returned func stops.
+func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(), error) {
+	t := target{addr: cfg.Addr, pid: cfg.PID, metricsURL: cfg.MetricsURL}
+	if cfg.Spawn == "" {
+		return t, func() {}, nil
+	}
+	c, err := spawnServer(ctx, log, cfg, nil)
+	if err != nil {
+		return t, nil, err
+	}
+	t.addr, t.pid, t.child = c.addr, c.pid, c
+	if a := c.adminAddr(); a != "" && t.metricsURL == "" {
+		t.metricsURL = "http://" + a + "/metrics"
+	}
+	return t, func() {
+		if c.alive() {
+			c.stop(10 * time.Second)
+		}
+	}, nil
+}
+
+// measureIdle reads the server's own CPU use with nothing to do, which
+// the phases subtract.
+func measureIdle(ctx context.Context, cfg config, smp *sampler, rep *Report) {
+	idle0 := smp.sample(ctx, true)
+	pause(ctx, cfg.Settle)
+	idle1 := smp.sample(ctx, true)
+	rep.Idle = idle1
+	rep.IdleCPURate = ratio((idle1.CPU - idle0.CPU).Seconds(), idle1.At.Sub(idle0.At).Seconds())
+}
+
+// honestPhase runs the honest clients for d and reads the server, this
+// process and the store around it.
+func honestPhase(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, smp *sampler, rep *Report) *Phase {
+	smp.resetPeak()
+	s0, self0, st0 := smp.sample(ctx, true), selfCPU(), storeCPU(cfg.StorePID)
+	h := runHonest(ctx, cfg, addr, ips, d, rep.HashRate)
+	s1 := smp.sample(ctx, true)
+	p := newPhase(h, s0, s1, smp.resetPeak(), rep.IdleCPURate)
+	p.LoadgenCPU = (selfCPU() - self0).Seconds()
+	p.setStoreCPU(storeCPU(cfg.StorePID) - st0)
+	return p
+}
+
+// startAttacks starts the attackers of cfg's scenarios against addr, each
+// from addresses of its own, and returns them with the func that stops
+// them (and may be called again).
+func startAttacks(ctx context.Context, cfg config, addr string, attackers *addrAlloc, box *seedBox) (map[string]*attack, func()) {
 	actx, stopAttack := context.WithCancel(ctx)
 	var awg sync.WaitGroup
 	attacks := map[string]*attack{}
 	start := func(name string, f func(a *attack)) {
-		a := newAttack(name, t.addr)
+		a := newAttack(name, addr)
 		attacks[name] = a
 		f(a)
 	}
@@ -183,56 +242,13 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 		ips := attackers.take(64)
 		start(scInflate, func(a *attack) { inflate(actx, &awg, a, ips, cfg.InflateBurst) })
 	}
-	stopAttackers := sync.OnceFunc(func() {
+	return attacks, sync.OnceFunc(func() {
 		stopAttack()
 		awg.Wait()
 		for _, a := range attacks {
 			a.stopped = time.Now()
 		}
 	})
-	defer stopAttackers()
-
-	log.Info("attack ramp", zap.Strings("scenarios", cfg.Scenarios), zap.Int("slowloris", cfg.Slowloris))
-	rampUp(ctx, cfg, attacks[scSlowloris])
-	smp.resetPeak()
-	s2, self2, st2 := smp.sample(ctx, true), selfCPU(), storeCPU(cfg.StorePID)
-	var heldAtRamp int64
-	if a := attacks[scSlowloris]; a != nil {
-		heldAtRamp = a.held.Load()
-	}
-	log.Info("attack phase", zap.Duration("duration", cfg.Duration), zap.Int64("held", heldAtRamp),
-		zap.Float64("rss_mb", float64(s2.RSS)/(1<<20)), zap.Int("fds", s2.FDs))
-	attacked := runHonest(ctx, cfg, t.addr, honestIPs, cfg.Duration, rep.HashRate)
-	s3 := smp.sample(ctx, true)
-	rep.Attack = newPhase(attacked, s2, s3, smp.resetPeak(), rep.IdleCPURate)
-	rep.Attack.LoadgenCPU = (selfCPU() - self2).Seconds()
-	rep.Attack.setStoreCPU(storeCPU(cfg.StorePID) - st2)
-	rep.Attack.RampRSS = s2.RSS
-	rep.Attack.HeldAtRamp = heldAtRamp
-	stopAttackers()
-
-	rep.Attackers = map[string]AttackStats{}
-	for name, a := range attacks {
-		st := a.stats()
-		if name == scSlowloris {
-			st.HeldAtRamp = heldAtRamp
-		}
-		rep.Attackers[name] = st
-	}
-	// Let the server notice the closed sockets before the last reading.
-	pause(ctx, cfg.Settle)
-	rep.After = smp.sample(ctx, true)
-
-	var err error
-	if err = t.check(); err == nil && t.child != nil {
-		err = t.child.stop(15 * time.Second)
-		rep.Server.Outcomes = t.child.outcomes()
-	}
-	if err != nil {
-		rep.Server.Died = err.Error()
-	}
-	rep.finish(cfg)
-	return rep, errors.Join(err, ctx.Err())
 }
 
 // storeCPU is the store process's CPU time so far; 0 without one.
