@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -102,4 +103,33 @@ func TestNewRefusesEviction(t *testing.T) {
 	assert.ErrorContains(t, err, "PING")
 	_, _, err = New(context.Background(), Config{URL: "redis://user:secret@127.0.0.1:1/0", Timeout: 10 * time.Millisecond}, nil)
 	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
+}
+
+// Concurrent redemptions share round trips and each gets its own answer.
+func TestSpendConcurrent(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, srv.URL, 0)
+	m := newMinter(t)
+	until := time.Now().Add(time.Minute)
+	cs := make([]string, 200)
+	for i := range cs {
+		cs[i] = m.Challenge(0, "r")
+	}
+	errs := make(chan error, 2*len(cs))
+	for _, c := range append(cs, cs...) { // each twice: one spends, one is a replay
+		go func() { errs <- s.Spend(c, "o", until) }()
+	}
+	var ok, replayed int
+	for range 2 * len(cs) {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, hashcash.ErrReplayed):
+			replayed++
+		default:
+			t.Errorf("unexpected %v", err)
+		}
+	}
+	assert.Equal(t, len(cs), ok)
+	assert.Equal(t, len(cs), replayed)
 }
