@@ -70,6 +70,7 @@ type config struct {
 	Summarize bool     // print medians over the -json reports in Files instead
 	Files     []string // reports to summarize
 
+	Goals   *Goals        // the targets the report is judged by; nil: not judged
 	JSON    string        // write the report here too
 	Timeout time.Duration // limit of the whole run
 	NoFile  uint64        // raise RLIMIT_NOFILE to this; 0 leaves it
@@ -124,6 +125,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.BaselineTimeout, "baseline-timeout", time.Minute, "limit of each baseline measurement")
 	fs.BoolVar(&c.Summarize, "summarize", false, "print medians, minima and maxima over the -json reports named as arguments, per kind of run")
 	fs.StringVar(&c.JSON, "json", "", "also write the report as JSON to this file")
+	targets := fs.String("targets", "", "JSON file of the pass/fail targets (default: "+goalsFile+" in this directory or a parent)")
 	fs.DurationVar(&c.Timeout, "timeout", 20*time.Minute, "limit of the whole run")
 	fs.Uint64Var(&c.NoFile, "nofile", 1<<20, "raise RLIMIT_NOFILE (soft and hard) to this; 0 leaves it")
 	fs.BoolVar(&c.Verbose, "v", false, "debug logging")
@@ -144,6 +146,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if c.Unloaded == 0 {
 		c.Unloaded = c.Duration
 	}
+	g, err := loadGoals(*targets)
+	if err != nil {
+		return c, err
+	}
+	c.Goals = g
 	return c, c.validate()
 }
 

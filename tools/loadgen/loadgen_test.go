@@ -310,3 +310,40 @@ func TestClassifyHonest(t *testing.T) {
 	assert.Equal(t, "closed", classifyHonest(errors.Join(errors.New("read reply"), os.ErrClosed, net.ErrClosed)))
 	assert.Equal(t, "timeout", classifyHonest(context.DeadlineExceeded))
 }
+
+// The targets come from a file: found from the working directory up, or
+// named; a malformed or incomplete one is refused; none found means the
+// report is not judged.
+func TestLoadGoals(t *testing.T) {
+	root := t.TempDir()
+	sub := filepath.Join(root, "a", "b")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	good := `{"_comment": "x", "honest_served_min": 0.9, "honest_p99_ratio_max": 3, "wrong_accepted_max": 0,
+		"rss_per_socket_kb_max": 5, "cpu_vs_exchange_max": 1.5, "asymmetry_min": 500}`
+	require.NoError(t, os.WriteFile(filepath.Join(root, goalsFile), []byte(good), 0o644))
+	t.Chdir(sub)
+	g, err := loadGoals("")
+	require.NoError(t, err)
+	assert.Equal(t, &Goals{HonestServedMin: 0.9, HonestP99RatioMax: 3, RSSPerSocketKBMax: 5, CPUVsExchangeMax: 1.5, AsymmetryMin: 500}, g)
+
+	for name, text := range map[string]string{
+		"unknown field": `{"honest_served_min": 0.9, "typo": 1}`,
+		"missing":       `{"honest_served_min": 0.9}`,
+		"not json":      `honest_served_min: 0.9`,
+	} {
+		p := filepath.Join(root, "bad.json")
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		_, err := loadGoals(p)
+		assert.Error(t, err, name)
+	}
+
+	t.Chdir(t.TempDir())
+	g, err = loadGoals("")
+	require.NoError(t, err)
+	assert.Nil(t, g, "no targets file: figures only")
+	rep := &Report{Server: &ServerInfo{}}
+	rep.finish(config{})
+	for _, tg := range rep.Targets {
+		assert.Nil(t, tg.Pass, "%s judged without targets", tg.Name)
+	}
+}

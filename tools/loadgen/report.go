@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -150,18 +153,25 @@ func pass(b bool) *bool { return &b }
 // finish computes the targets.
 func (r *Report) finish(cfg config) {
 	r.Machine.LoadEnd = loadavg()
+	g, judged := cfg.Goals, cfg.Goals != nil
 	add := func(name, value, goal string, ok *bool, note string) {
+		if !judged { // no targets file: figures, not judged
+			ok, goal = nil, "-"
+		}
 		r.Targets = append(r.Targets, Target{Name: name, Value: value, Goal: goal, Pass: ok, Note: note})
 	}
+	if g == nil {
+		g = &Goals{}
+	}
 	if b := r.Baseline; b != nil {
-		name := "server CPU/session at difficulty 0 vs bare TCP"
+		name := "server CPU/session at difficulty 0 vs the bare line exchange"
 		if b.Rate > 0 {
 			name += fmt.Sprintf(" (paced %.0f/s)", b.Rate)
 		}
-		add(name, fmt.Sprintf("%.2fx", b.Ratio), "≤ 1.3x", pass(b.Ratio <= 1.3),
-			fmt.Sprintf("median of %d rounds, spread %.0f%%; %.2fx the bare line exchange, %.2fx the seed-shaped server", len(b.Ratios), 100*b.RatioSpread, b.RatioExchange, b.RatioSeed))
+		add(name, fmt.Sprintf("%.2fx", b.RatioExchange), fmt.Sprintf("≤ %gx", g.CPUVsExchangeMax), pass(b.RatioExchange <= g.CPUVsExchangeMax),
+			fmt.Sprintf("median of %d rounds; %.2fx the bare one-line server (spread %.0f%%), %.2fx the seed-shaped server", len(b.Ratios), b.Ratio, 100*b.RatioSpread, b.RatioSeed))
 		if b.Asymmetry > 0 {
-			add("work asymmetry (20 bits, difficulty-0 server cost)", fmt.Sprintf("%.0fx", b.Asymmetry), "≥ 1000x", pass(b.Asymmetry >= 1000),
+			add("work asymmetry (20 bits, difficulty-0 server cost)", fmt.Sprintf("%.0fx", b.Asymmetry), fmt.Sprintf("≥ %gx", g.AsymmetryMin), pass(b.Asymmetry >= g.AsymmetryMin),
 				fmt.Sprintf("expected solve %.0fms at %.1f MH/s / %.1fµs", 1e3*b.ExpectedSolveS, r.HashRate/1e6, b.Targets[len(b.Targets)-1].CPUPerSession))
 		}
 		return
@@ -173,13 +183,13 @@ func (r *Report) finish(cfg config) {
 		if !attacked {
 			name = "honest served (second phase, no attack)"
 		}
-		add(name, fmt.Sprintf("%.1f%% of %d", 100*a.SuccessRate, a.Sessions), "≥ 95%", pass(a.SuccessRate >= 0.95 && a.Sessions > 0), "")
+		add(name, fmt.Sprintf("%.1f%% of %d", 100*a.SuccessRate, a.Sessions), fmt.Sprintf("≥ %g%%", 100*g.HonestServedMin), pass(a.SuccessRate >= g.HonestServedMin && a.Sessions > 0), "")
 		rp := ratio(a.Latency.P99, u.Latency.P99)
-		add("honest p99 latency, attack/unloaded", fmt.Sprintf("%.2fx", rp), "≤ 2x", pass(rp <= 2 && rp > 0),
+		add("honest p99 latency, attack/unloaded", fmt.Sprintf("%.2fx", rp), fmt.Sprintf("≤ %gx", g.HonestP99RatioMax), pass(rp <= g.HonestP99RatioMax && rp > 0),
 			fmt.Sprintf("%.0fms vs %.0fms as measured; bits %.1f vs %.1f; wait (less solving) p99 %.2fx; client hash rate %.1f vs %.1f MH/s",
 				a.Latency.P99, u.Latency.P99, a.BitsMean, u.BitsMean, ratio(a.Wait.P99, u.Wait.P99), a.HashRate/1e6, u.HashRate/1e6))
 		if rn := ratio(a.Normalized.P99, u.Normalized.P99); rn > 0 {
-			add("honest p99 latency normalized, attack/unloaded", fmt.Sprintf("%.2fx", rn), "≤ 2x", pass(rn <= 2),
+			add("honest p99 latency normalized, attack/unloaded", fmt.Sprintf("%.2fx", rn), fmt.Sprintf("≤ %gx", g.HonestP99RatioMax), pass(rn <= g.HonestP99RatioMax),
 				fmt.Sprintf("%.0fms vs %.0fms: wait + attempts at the calibrated %.1f MH/s, so CPU taken by the attackers or other processes does not count; p50 %.2fx",
 					a.Normalized.P99, u.Normalized.P99, r.HashRate/1e6, ratio(a.Normalized.P50, u.Normalized.P50)))
 		}
@@ -196,7 +206,7 @@ func (r *Report) finish(cfg config) {
 			}
 		}
 		n := r.WrongAccepted()
-		add("wrong answers accepted", fmt.Sprint(n), "0", pass(n == 0), fmt.Sprintf("of %d answered attack connections", sent))
+		add("wrong answers accepted", fmt.Sprint(n), fmt.Sprint(g.WrongAcceptedMax), pass(n <= g.WrongAcceptedMax), fmt.Sprintf("of %d answered attack connections", sent))
 	}
 	if r.Server != nil {
 		ok := r.Server.Died == ""
@@ -212,7 +222,7 @@ func (r *Report) finish(cfg config) {
 		if len(r.Attackers) > 1 {
 			note += "; other attackers add to it: run -scenario honest,slowloris alone for this figure"
 		}
-		add("server RSS per socket held in handshake", fmt.Sprintf("%.1f KB", per/1024), "≤ 6 KB", pass(per <= 6*1024), note)
+		add("server RSS per socket held in handshake", fmt.Sprintf("%.1f KB", per/1024), fmt.Sprintf("≤ %g KB", g.RSSPerSocketKBMax), pass(per <= g.RSSPerSocketKBMax*1024), note)
 	}
 	if p := r.Attack; p != nil && r.Idle.RSS > 0 && attacked {
 		add("server RSS bounded", fmt.Sprintf("peak %.0f MB, %.0f MB after", mb(p.Peak.RSS), mb(r.After.RSS)), "bounded", nil,
@@ -222,7 +232,7 @@ func (r *Report) finish(cfg config) {
 		bits := int(math.Round(p.Honest.BitsMean))
 		expected := hashcash.ExpectedAttempts(bits) / r.HashRate
 		asym := expected / (p.CPUPerSession / 1e6)
-		add(fmt.Sprintf("work asymmetry at %d bits", bits), fmt.Sprintf("%.0fx", asym), "≥ 1000x", pass(asym >= 1000),
+		add(fmt.Sprintf("work asymmetry at %d bits", bits), fmt.Sprintf("%.0fx", asym), fmt.Sprintf("≥ %gx", g.AsymmetryMin), pass(asym >= g.AsymmetryMin),
 			fmt.Sprintf("expected solve %.0fms at %.1f MH/s / server %.1fµs per session (unloaded, idle subtracted)",
 				1e3*expected, r.HashRate/1e6, p.CPUPerSession))
 	}
@@ -403,4 +413,69 @@ func sum(m map[string]int64) int64 {
 		n += v
 	}
 	return n
+}
+
+// Goals are the pass/fail targets reports are judged by, read from a JSON
+// file (BENCHMARKS.targets.json beside BENCHMARKS.md) rather than written in
+// the code.
+type Goals struct {
+	HonestServedMin   float64 `json:"honest_served_min"`
+	HonestP99RatioMax float64 `json:"honest_p99_ratio_max"`
+	WrongAcceptedMax  int64   `json:"wrong_accepted_max"`
+	RSSPerSocketKBMax float64 `json:"rss_per_socket_kb_max"`
+	CPUVsExchangeMax  float64 `json:"cpu_vs_exchange_max"`
+	AsymmetryMin      float64 `json:"asymmetry_min"`
+}
+
+// goalsFile is the targets file's name, looked for in the working
+// directory and its parents when -targets is not given.
+const goalsFile = "BENCHMARKS.targets.json"
+
+// loadGoals reads the targets file at path, or finds goalsFile from the
+// working directory up when path is empty; nil and no error when there is
+// none to find (the report then gives figures without judging them).
+func loadGoals(path string) (*Goals, error) {
+	if path == "" {
+		dir, err := os.Getwd()
+		if err != nil {
+			return nil, nil
+		}
+		for {
+			if p := filepath.Join(dir, goalsFile); fileExists(p) {
+				path = p
+				break
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				return nil, nil
+			}
+			dir = parent
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-targets: %w", err)
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	var raw map[string]json.RawMessage
+	if err := d.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("-targets %s: %w", path, err)
+	}
+	delete(raw, "_comment")
+	clean, _ := json.Marshal(raw)
+	d = json.NewDecoder(bytes.NewReader(clean))
+	d.DisallowUnknownFields()
+	var g Goals
+	if err := d.Decode(&g); err != nil {
+		return nil, fmt.Errorf("-targets %s: %w", path, err)
+	}
+	if g.HonestServedMin <= 0 || g.HonestP99RatioMax <= 0 || g.RSSPerSocketKBMax <= 0 || g.CPUVsExchangeMax <= 0 || g.AsymmetryMin <= 0 {
+		return nil, fmt.Errorf("-targets %s: every target must be set and positive (wrong_accepted_max may be 0)", path)
+	}
+	return &g, nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
