@@ -14,7 +14,10 @@
 //
 // It fails closed: every call has a deadline, and an unreachable or slow
 // server makes Spend return an error (the caller answers "busy"), never a
-// quiet success.
+// quiet success. A call that timed out after it was sent may still be
+// carried out when a stalled server resumes, as any write that timed out
+// may: that client's retry of the same stamp is then "replayed", and it
+// solves a new challenge.
 package redisstore
 
 import (
