@@ -82,20 +82,22 @@ func (s *MemoryStore) Spend(key, owner string, until time.Time) error {
 	if until.Before(now) {
 		return nil
 	}
-	if ok { // an expired entry of the key, reused
-		s.owners[old.owner]--
-	} else { // a new key needs room
+	if !ok { // a new key needs room; an expired one is reused
 		for len(s.keys) >= s.max && s.purgeOne(now) {
 		}
 		if len(s.keys) >= s.max {
 			return ErrFull
 		}
 	}
-	if s.owners[owner] >= s.perOwner {
-		if ok {
-			s.owners[old.owner]++ // undo: the expired entry stays as it was
-		}
+	held := s.owners[owner]
+	if ok && old.owner == owner {
+		held-- // its own expired entry, about to be reused
+	}
+	if held >= s.perOwner {
 		return ErrOverShare
+	}
+	if ok {
+		s.dropOwned(old.owner)
 	}
 	s.keys[key] = spent{until: until, owner: owner}
 	s.owners[owner]++
@@ -122,11 +124,16 @@ func (s *MemoryStore) purgeOne(now time.Time) bool {
 	e := heap.Pop(&s.expiry).(entry)
 	if sp := s.keys[e.key]; sp.until.Equal(e.until) { // else the key was spent again since
 		delete(s.keys, e.key)
-		if s.owners[sp.owner]--; s.owners[sp.owner] == 0 {
-			delete(s.owners, sp.owner)
-		}
+		s.dropOwned(sp.owner)
 	}
 	return true
+}
+
+// dropOwned takes one entry off owner's count, forgetting an owner with none.
+func (s *MemoryStore) dropOwned(owner string) {
+	if s.owners[owner]--; s.owners[owner] <= 0 {
+		delete(s.owners, owner)
+	}
 }
 
 type entry struct {

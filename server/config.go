@@ -203,7 +203,11 @@ func (c config) validate(settings []setting) error {
 				flags[s.field] = "-" + s.flag
 			}
 		}
-		for _, err := range err.(interface{ Unwrap() []error }).Unwrap() {
+		all := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			all = j.Unwrap()
+		}
+		for _, err := range all {
 			var fe *powserver.FieldError
 			if errors.As(err, &fe) && flags[fe.Field] != "" {
 				err = fmt.Errorf("%s %v: want %s", flags[fe.Field], fe.Value, fe.Want)

@@ -106,11 +106,10 @@ func (s *Session) Challenge() (protocol.Challenge, error) { return s.r.ReadChall
 // Answer sends stamp and returns the quote, or the refusal as a
 // *protocol.Error.
 func (s *Session) Answer(stamp string) (string, error) {
-	if err := protocol.Write(s.conn, protocol.Solution{Stamp: stamp}); err != nil {
-		return "", fmt.Errorf("send solution: %w", err)
+	if err := s.send(stamp); err != nil {
+		return "", err
 	}
-	q, err := s.r.ReadReply()
-	return q.Text, err
+	return s.reply()
 }
 
 // Redeem presents a stamp solved for an earlier challenge (of this
@@ -119,12 +118,24 @@ func (s *Session) Answer(stamp string) (string, error) {
 // connection is silent for as short a time as possible, then skips that
 // challenge and returns the quote.
 func (s *Session) Redeem(stamp string) (string, error) {
-	if err := protocol.Write(s.conn, protocol.Solution{Stamp: stamp}); err != nil {
-		return "", fmt.Errorf("send solution: %w", err)
+	if err := s.send(stamp); err != nil {
+		return "", err
 	}
 	if _, err := s.Challenge(); err != nil { // a new challenge, not needed
 		return "", err
 	}
+	return s.reply()
+}
+
+func (s *Session) send(stamp string) error {
+	if err := protocol.Write(s.conn, protocol.Solution{Stamp: stamp}); err != nil {
+		return fmt.Errorf("send solution: %w", err)
+	}
+	return nil
+}
+
+// reply reads the server's last line: the quote's text, or its refusal.
+func (s *Session) reply() (string, error) {
 	q, err := s.r.ReadReply()
 	return q.Text, err
 }

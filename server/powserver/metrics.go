@@ -23,7 +23,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powtcp_sessions_total",
-			Help: "Sessions that got a challenge, by outcome: served, an error code (bad-solution, forged, expired, replayed, too-slow, malformed, ...), gone (client hung up) or evicted (closed to make room).",
+			Help: "Sessions that got a challenge, by outcome: served, an error code (bad-solution, forged, expired, replayed, too-slow, malformed, ...), gone (client hung up), evicted (a silent handshake closed to make room) or shutdown (a silent handshake closed by shutdown).",
 		}, []string{"outcome"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powtcp_connections_refused_total",

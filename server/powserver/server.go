@@ -78,6 +78,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
+	m := newMetrics(reg)
 	s := &Server{
 		cfg:       cfg,
 		log:       log,
@@ -85,11 +86,10 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		minter:    minter,
 		spent:     cfg.Spent,
 		quotes:    cfg.Quotes,
-		metrics:   newMetrics(reg),
-		adm:       newAdmission(cfg, log, nil),
+		metrics:   m,
+		adm:       newAdmission(cfg, log, m),
 		listeners: map[net.Listener]struct{}{},
 	}
-	s.adm.metrics = s.metrics
 	s.readers.New = func() any { return protocol.NewReader(nil) }
 	if s.quotes == nil {
 		s.quotes = quotes.Default()
@@ -296,8 +296,7 @@ func (s *Server) exchange(sl *slot, pr price) (outcome, detail string) {
 	}
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.metrics.solveTimeouts.Inc()
-			return s.refuse(conn, protocol.CodeTooSlow, fmt.Sprintf("no solution within %v", pr.window))
+			return s.tooSlow(conn, pr.window)
 		}
 		return s.gone(sl), fmt.Sprintf("read solution: %v", err)
 	}
@@ -308,8 +307,7 @@ func (s *Server) exchange(sl *slot, pr price) (outcome, detail string) {
 			return "gone", err.Error()
 		}
 		if code == protocol.CodeTooSlow {
-			s.metrics.solveTimeouts.Inc()
-			return s.refuse(conn, code, fmt.Sprintf("no solution within %v", pr.window))
+			return s.tooSlow(conn, pr.window)
 		}
 		outcome, detail := s.refuse(conn, code, err.Error())
 		lingerClose(conn)
@@ -404,6 +402,12 @@ func (s *Server) tell(conn net.Conn, reason string) {
 
 // tellTimeout bounds the write of tell.
 const tellTimeout = 50 * time.Millisecond
+
+// tooSlow counts a window that ran out and tells the client.
+func (s *Server) tooSlow(conn net.Conn, window time.Duration) (string, string) {
+	s.metrics.solveTimeouts.Inc()
+	return s.refuse(conn, protocol.CodeTooSlow, fmt.Sprintf("no solution within %v", window))
+}
 
 func (s *Server) refuse(conn net.Conn, code protocol.Code, reason string) (string, string) {
 	s.write(conn, &protocol.Error{Code: code, Reason: reason}) // best effort: closing next

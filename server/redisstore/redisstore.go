@@ -24,7 +24,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -189,10 +192,12 @@ func (s *Store) claimKey(challenge string) (string, error) {
 func (s *Store) fail(err error) error {
 	kind := "other"
 	var ne interface{ Timeout() bool }
+	var oe *net.OpError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		kind = "timeout"
-	case strings.Contains(err.Error(), "connect"), strings.Contains(err.Error(), "refused"), errors.Is(err, redis.ErrClosed):
+	case errors.As(err, &oe) && oe.Op == "dial", errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, redis.ErrClosed):
 		kind = "unreachable"
 	}
 	s.errors.WithLabelValues(kind).Inc()

@@ -91,7 +91,9 @@ func TestSpendFailsClosed(t *testing.T) {
 	assert.NoError(t, s.Spend(m.Challenge(0, "r"), "o", until))
 
 	srv.Kill(t)
-	assert.ErrorIs(t, s.Spend(m.Challenge(0, "r"), "o", until), ErrUnavailable)
+	err = s.Spend(m.Challenge(0, "r"), "o", until)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorContains(t, err, "unreachable")
 }
 
 // A server that may evict keys is refused: an evicted key is a replay.

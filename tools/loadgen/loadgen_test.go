@@ -324,7 +324,7 @@ func TestLoadGoals(t *testing.T) {
 	t.Chdir(sub)
 	g, err := loadGoals("")
 	require.NoError(t, err)
-	assert.Equal(t, &Goals{HonestServedMin: 0.9, HonestP99RatioMax: 3, RSSPerSocketKBMax: 5, CPUVsExchangeMax: 1.5, AsymmetryMin: 500}, g)
+	assert.Equal(t, &Goals{Comment: "x", HonestServedMin: 0.9, HonestP99RatioMax: 3, RSSPerSocketKBMax: 5, CPUVsExchangeMax: 1.5, AsymmetryMin: 500}, g)
 
 	for name, text := range map[string]string{
 		"unknown field": `{"honest_served_min": 0.9, "typo": 1}`,
