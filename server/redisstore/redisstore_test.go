@@ -23,7 +23,9 @@ func newMinter(t *testing.T) *hashcash.Minter {
 
 func open(t *testing.T, url string, perOwner int) *Store {
 	t.Helper()
-	s, warn, err := New(context.Background(), Config{URL: url, PerOwner: perOwner, TTL: time.Minute}, prometheus.NewRegistry())
+	// 500ms per call rather than the default 50ms: CI runs every package's
+	// tests at once, under -race, on two cores.
+	s, warn, err := New(context.Background(), Config{URL: url, PerOwner: perOwner, TTL: time.Minute, Timeout: 500 * time.Millisecond}, prometheus.NewRegistry())
 	require.NoError(t, err)
 	assert.Empty(t, warn)
 	t.Cleanup(func() { s.Close() })
@@ -91,9 +93,9 @@ func TestSpendFailsClosed(t *testing.T) {
 	assert.NoError(t, s.Spend(m.Challenge(0, "r"), "o", until))
 
 	srv.Kill(t)
-	err = s.Spend(m.Challenge(0, "r"), "o", until)
-	assert.ErrorIs(t, err, ErrUnavailable)
-	assert.ErrorContains(t, err, "unreachable")
+	// Refused either way; whether as unreachable or as a timeout depends
+	// on how far the pool's dial got in the deadline.
+	assert.ErrorIs(t, s.Spend(m.Challenge(0, "r"), "o", until), ErrUnavailable)
 }
 
 // A server that may evict keys is refused: an evicted key is a replay.
@@ -110,7 +112,11 @@ func TestNewRefusesEviction(t *testing.T) {
 // Concurrent redemptions share round trips and each gets its own answer.
 func TestSpendConcurrent(t *testing.T) {
 	srv := redistest.Start(t)
-	s := open(t, srv.URL, 0)
+	// A generous deadline: 400 calls at once share 32 connections, and the
+	// test is of the answers, not of the store's speed (under -race).
+	s, _, err := New(context.Background(), Config{URL: srv.URL, Timeout: 10 * time.Second, TTL: time.Minute}, nil)
+	require.NoError(t, err)
+	defer s.Close()
 	m := newMinter(t)
 	until := time.Now().Add(time.Minute)
 	cs := make([]string, 200)
