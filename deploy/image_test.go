@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
+
+	"github.com/powtcp/powtcp/internal/proc"
 )
 
 // What every image must say about itself.
@@ -317,45 +319,25 @@ func TestImageBinariesServeQuotes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	addrFile := filepath.Join(dir, "addr")
-	var serverLog bytes.Buffer
-	srv := exec.CommandContext(ctx, server,
-		"-addr=127.0.0.1:0", "-addr-file="+addrFile, "-difficulty=8", "-max-extra-bits=-1")
-	srv.Stdout, srv.Stderr = &serverLog, &serverLog
-	if err := srv.Start(); err != nil {
+	srv, err := proc.Start(ctx, proc.Config{
+		Argv:     []string{server, "-addr=127.0.0.1:0", "-addr-file=" + addrFile, "-difficulty=8", "-max-extra-bits=-1"},
+		AddrFile: addrFile,
+		Lifetime: 2 * time.Minute,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = srv.Process.Signal(os.Interrupt)
-		_ = srv.Wait()
-		if t.Failed() {
-			t.Logf("server output:\n%s", serverLog.String())
+		if err := srv.Stop(30 * time.Second); err != nil {
+			t.Errorf("server: %v", err)
 		}
 	})
-
-	addr := waitForFile(t, addrFile, 30*time.Second)
+	addr := srv.Addr
 	out, err := exec.CommandContext(ctx, client, "-addr="+addr, "-n=4", "-c=2", "-json").Output()
 	if err != nil {
 		t.Fatalf("client: %v\n%s", err, out)
 	}
 	if lines := strings.Count(string(out), "\n"); lines != 4 {
 		t.Errorf("client printed %d lines, want 4 (one per quote):\n%s", lines, out)
-	}
-}
-
-// waitForFile polls until path holds something and returns it trimmed.
-func waitForFile(t *testing.T, path string, limit time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		b, err := os.ReadFile(path)
-		if s := strings.TrimSpace(string(b)); err == nil && s != "" {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not written within %v", path, limit)
-		}
-		<-tick.C
 	}
 }

@@ -118,10 +118,10 @@ var ulimit256 = []string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"}
 // client; an explicit -max-conns above the budget is refused at start.
 func TestDescriptorBudget(t *testing.T) {
 	s := startServerUnder(t, ulimit256)
-	e, err := s.logs.waitFor("listening", stopLimit)
+	e, err := s.logs.WaitFor("listening", stopLimit)
 	require.NoError(t, err)
 	assert.EqualValues(t, 256-64, e["max_conns"])
-	_, err = s.logs.find("-max-conns lowered from 10000 to 192 to fit the file descriptor limit (RLIMIT_NOFILE 256 less 64); raise the limit (ulimit -n) for more")
+	_, err = s.logs.Find("-max-conns lowered from 10000 to 192 to fit the file descriptor limit (RLIMIT_NOFILE 256 less 64); raise the limit (ulimit -n) for more")
 	require.NoError(t, err)
 
 	for i := range 300 { // more than the server has descriptors, from many addresses
@@ -197,7 +197,7 @@ func TestSharedSpentStore(t *testing.T) {
 	a2 := startServer(t, shared...)
 	requireRefused(t, redeem(a2, stamp), protocol.CodeReplayed)
 
-	e, err := b.logs.waitFor("admin listening", stopLimit)
+	e, err := b.logs.WaitFor("admin listening", stopLimit)
 	require.NoError(t, err)
 	readyz := "http://" + e["addr"].(string) + "/readyz"
 	assert.Equal(t, http.StatusOK, status(t, readyz))
@@ -447,7 +447,7 @@ func TestCaps(t *testing.T) {
 // why), lets a client whose answer is arriving finish, then exits 0.
 func TestShutdownDuringHandshake(t *testing.T) {
 	s := startServer(t, "-min-solve-window", "30s", "-admin-addr", "127.0.0.1:0")
-	e, err := s.logs.waitFor("admin listening", stopLimit)
+	e, err := s.logs.WaitFor("admin listening", stopLimit)
 	require.NoError(t, err)
 	metrics := "http://" + e["addr"].(string) + "/metrics"
 
@@ -462,7 +462,7 @@ func TestShutdownDuringHandshake(t *testing.T) {
 	}, stopLimit, time.Millisecond)
 
 	s.signal(t, syscall.SIGTERM)
-	e, err = s.logs.waitFor("shutting down", stopLimit)
+	e, err = s.logs.WaitFor("shutting down", stopLimit)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, e["handshakes_closed"])
 	assert.EqualValues(t, 1, e["sessions_finishing"])
@@ -480,7 +480,7 @@ func TestShutdownDuringHandshake(t *testing.T) {
 	answering.requireClosed(t)
 
 	require.Equal(t, 0, s.wait(t), "server exit code")
-	e, err = s.logs.find("stopped")
+	e, err = s.logs.Find("stopped")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"served": float64(1), "shutdown": float64(1)}, e["summary"])
 }

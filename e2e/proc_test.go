@@ -3,18 +3,15 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/proc"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -41,11 +39,9 @@ const difficulty = 10
 
 // serverProc is a running server binary.
 type serverProc struct {
-	cmd    *exec.Cmd
-	addr   string
-	logs   *logs
-	exited chan struct{} // closed when the process has exited
-	err    error         // cmd.Wait's result, once exited is closed
+	*proc.Process
+	addr string
+	logs *proc.Logs
 }
 
 // startServer starts the server on 127.0.0.1:0 with JSON debug logs,
@@ -67,80 +63,35 @@ func startServerUnder(t *testing.T, wrapper []string, extra ...string) *serverPr
 		"-difficulty", fmt.Sprint(difficulty), "-max-extra-bits", "-1",
 		"-shutdown-timeout", "20s",
 	}, extra...)
-	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
-	argv := append(append(slices.Clone(wrapper), bins.server), args...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = cleanEnv()
-	cmd.WaitDelay = 5 * time.Second
-	p := &serverProc{cmd: cmd, logs: newLogs(), exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
-	if err := cmd.Start(); err != nil {
-		cancel()
-		require.NoError(t, err, "start server")
-	}
-	go func() {
-		p.err = cmd.Wait()
-		p.logs.close()
-		close(p.exited)
-	}()
+	p, err := proc.Start(t.Context(), proc.Config{
+		Argv:       append(append(slices.Clone(wrapper), bins.server), args...),
+		Env:        cleanEnv(),
+		AddrFile:   addrFile,
+		StartLimit: startLimit,
+		Lifetime:   processLimit,
+	})
+	require.NoError(t, err, "start server %s", strings.Join(args, " "))
 	t.Cleanup(func() {
-		cmd.Process.Kill() // an error only says it has exited already
-		<-p.exited
-		cancel()
+		p.Kill()
 		if t.Failed() {
-			t.Logf("server %s log:\n%s", strings.Join(args, " "), p.logs)
+			t.Logf("server %s log:\n%s", strings.Join(args, " "), p.Logs)
 		}
 	})
-	p.addr = p.waitAddrFile(t, addrFile)
-	return p
-}
-
-// waitAddrFile polls for the address file, which the server writes
-// atomically once it listens.
-func (p *serverProc) waitAddrFile(t *testing.T, path string) string {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(startLimit)
-	defer deadline.Stop()
-	for {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			addr := strings.TrimSpace(string(b))
-			_, _, err := net.SplitHostPort(addr)
-			require.NoError(t, err, "address file holds %q", b)
-			return addr
-		}
-		require.ErrorIs(t, err, fs.ErrNotExist)
-		select {
-		case <-tick.C:
-		case <-p.exited:
-			require.FailNow(t, "server exited before listening", "%v", p.err)
-		case <-deadline.C:
-			require.FailNow(t, "server did not listen", "no %s after %v", path, startLimit)
-		}
-	}
+	return &serverProc{Process: p, addr: p.Addr, logs: p.Logs}
 }
 
 // signal sends sig to the server.
 func (p *serverProc) signal(t *testing.T, sig os.Signal) {
 	t.Helper()
-	require.NoError(t, p.cmd.Process.Signal(sig))
+	require.NoError(t, p.Signal(sig))
 }
 
 // wait waits for the server to exit and returns its exit code.
 func (p *serverProc) wait(t *testing.T) int {
 	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(stopLimit):
-		require.FailNow(t, "server did not exit", "within %v", stopLimit)
-	}
-	var ee *exec.ExitError
-	if p.err != nil && !errors.As(p.err, &ee) {
-		require.NoError(t, p.err, "wait for server")
-	}
-	return p.cmd.ProcessState.ExitCode()
+	code, err := p.Wait(stopLimit)
+	require.NoError(t, err, "wait for server")
+	return code
 }
 
 // stop sends SIGTERM, requires exit code 0 and returns the summary that
@@ -149,7 +100,7 @@ func (p *serverProc) stop(t *testing.T) map[string]int {
 	t.Helper()
 	p.signal(t, syscall.SIGTERM)
 	require.Equal(t, 0, p.wait(t), "server exit code")
-	e, err := p.logs.find("stopped")
+	e, err := p.logs.Find("stopped")
 	require.NoError(t, err)
 	raw, ok := e["summary"].(map[string]any)
 	require.True(t, ok, "summary in %v", e)
@@ -212,94 +163,6 @@ func runBinary(t *testing.T, argv []string) (code int, stdout, stderr string) {
 		require.NoError(t, err, "run %s", argv[0])
 	}
 	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
-}
-
-// logs collects a process's output, JSON log lines, and lets a test wait
-// for a message. It is the process's stdout and stderr.
-type logs struct {
-	mu      sync.Mutex
-	partial []byte
-	text    bytes.Buffer
-	entries []map[string]any
-	changed chan struct{} // closed and replaced at every new line and at close
-	closed  bool
-}
-
-func newLogs() *logs { return &logs{changed: make(chan struct{})} }
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.text.Write(p)
-	l.partial = append(l.partial, p...)
-	lines := false
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			break
-		}
-		var e map[string]any
-		if json.Unmarshal(l.partial[:i], &e) == nil {
-			l.entries = append(l.entries, e)
-		}
-		l.partial = append(l.partial[:0], l.partial[i+1:]...)
-		lines = true
-	}
-	if lines {
-		close(l.changed)
-		l.changed = make(chan struct{})
-	}
-	return len(p), nil
-}
-
-// close says the process has exited: nothing more will be logged.
-func (l *logs) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = true
-	close(l.changed)
-	l.changed = make(chan struct{})
-}
-
-// find returns the first entry with message msg logged so far.
-func (l *logs) find(msg string) (map[string]any, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, e := range l.entries {
-		if e["msg"] == msg {
-			return e, nil
-		}
-	}
-	return nil, fmt.Errorf("no %q in the log", msg)
-}
-
-// waitFor waits until an entry with message msg is logged and returns it.
-func (l *logs) waitFor(msg string, limit time.Duration) (map[string]any, error) {
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
-	for {
-		e, err := l.find(msg)
-		if err == nil {
-			return e, nil
-		}
-		l.mu.Lock()
-		closed, changed := l.closed, l.changed
-		l.mu.Unlock()
-		if closed {
-			return nil, fmt.Errorf("process exited without logging %q", msg)
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return nil, fmt.Errorf("no %q logged within %v", msg, limit)
-		}
-	}
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.text.String()
 }
 
 // conn is a protocol connection of the test's own.

@@ -218,7 +218,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	warm := cfg
 	warm.BaselineN, warm.BaselineRate = min(cfg.BaselineN, 2000), 0
 	for _, k := range names {
-		if _, err := measureBaseline(ctx, warm, k, children[k].addr, children[k].pid, ips); err != nil {
+		if _, err := measureBaseline(ctx, warm, k, children[k].Addr, children[k].PID, ips); err != nil {
 			return nil, fmt.Errorf("%s warm-up: %w", k, err)
 		}
 	}
@@ -226,7 +226,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	for r := range cfg.BaselineRounds {
 		for _, k := range names {
 			c := children[k]
-			round, err := measureBaseline(ctx, cfg, k, c.addr, c.pid, ips)
+			round, err := measureBaseline(ctx, cfg, k, c.Addr, c.PID, ips)
 			if err != nil {
 				return nil, fmt.Errorf("%s round %d: %w", k, r+1, err)
 			}
@@ -239,7 +239,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 		rep.Ratios = append(rep.Ratios, ratio(pow.CPUPerSession, one.CPUPerSession))
 	}
 	for _, k := range names {
-		t := BaselineTarget{Name: k, PID: children[k].pid, Rounds: rounds[k]}
+		t := BaselineTarget{Name: k, PID: children[k].PID, Rounds: rounds[k]}
 		var cpu, rate []float64
 		for _, r := range rounds[k] {
 			cpu = append(cpu, r.CPUPerSession)

@@ -199,7 +199,7 @@ func TestBaselineServers(t *testing.T) {
 		f := filepath.Join(t.TempDir(), "addr")
 		c, err := startChild(t.Context(), zap.NewNop(), kind, []string{exe, f}, []string{baselineEnv + "=" + kind}, f, "", nil)
 		require.NoError(t, err)
-		round, err := measureBaseline(t.Context(), cfg, kind, c.addr, c.pid, ips)
+		round, err := measureBaseline(t.Context(), cfg, kind, c.Addr, c.PID, ips)
 		assert.NoError(t, err, kind)
 		assert.Equal(t, cfg.BaselineN, round.Sessions, kind)
 		assert.NoError(t, c.stop(10*time.Second), kind)

@@ -166,12 +166,12 @@ func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(
 	if err != nil {
 		return t, nil, err
 	}
-	t.addr, t.pid, t.child = c.addr, c.pid, c
+	t.addr, t.pid, t.child = c.Addr, c.PID, c
 	if a := c.adminAddr(); a != "" && t.metricsURL == "" {
 		t.metricsURL = "http://" + a + "/metrics"
 	}
 	return t, func() {
-		if c.alive() {
+		if c.Alive() {
 			c.stop(10 * time.Second)
 		}
 	}, nil
@@ -276,8 +276,8 @@ func selfCPU() time.Duration {
 
 // check reports a spawned server that has exited.
 func (t target) check() error {
-	if t.child != nil && !t.child.alive() {
-		return fmt.Errorf("server exited: %v\n%s", t.child.waitErr, t.child.logTail())
+	if t.child != nil && !t.child.Alive() {
+		return fmt.Errorf("server exited: %v\n%s", t.child.Err(), t.child.Logs.Tail(20))
 	}
 	return nil
 }
