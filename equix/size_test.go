@@ -1,0 +1,5 @@
+package equix
+
+import "unsafe"
+
+func unsafeSizeof() uintptr { return unsafe.Sizeof(Solver{}) }
