@@ -47,7 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", time.Minute, "limit on each session, dial to quote")
 	fs.BoolVar(&c.Verbose, "v", false, "report solve time and hash rate of each session on stderr")
 	fs.BoolVar(&c.JSON, "json", false, "print one JSON object per session on stdout instead of the quote")
-	mode := fs.String("mode", "honest", "honest, or short-work / forged to send a wrong solution on purpose")
+	mode := fs.String("mode", "honest", "honest, or "+wrongwork.WrongNames()+" to send a wrong solution on purpose")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -82,16 +82,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 type report struct {
 	Session  int     `json:"session"`
 	Quote    string  `json:"quote,omitempty"`
+	Alg      string  `json:"alg,omitempty"` // the proof of work: sha256, sha1 or equix
 	Bits     int     `json:"bits"`
-	Attempts uint64  `json:"attempts"`
+	Attempts uint64  `json:"attempts"` // hashes; with equix, Equi-X solutions
 	SolveMS  float64 `json:"solve_ms"`
-	HashRate float64 `json:"hash_rate"`
+	HashRate float64 `json:"hash_rate"` // attempts per second
 	TotalMS  float64 `json:"total_ms,omitempty"`
 	// Reconnected: the solve outlasted the server's window, so the stamp
 	// was presented on a second connection.
 	Reconnected bool   `json:"reconnected,omitempty"`
 	Error       string `json:"error,omitempty"`
 	Code        string `json:"code,omitempty"`
+	alg         hashcash.Alg
 }
 
 // run fetches cfg.N quotes, cfg.C at a time, and returns how many failed.
@@ -153,9 +155,12 @@ func session(ctx context.Context, cfg config, i int, stderr io.Writer) report {
 	res, err := powclient.Fetch(ctx, cfg.Addr, opt)
 	p.done()
 	rep := report{
-		Session: i, Quote: res.Quote, Bits: res.Bits, Attempts: res.Solve.Attempts,
+		Session: i, Quote: res.Quote, Bits: res.Bits, Attempts: res.Solve.Attempts, alg: res.Alg,
 		SolveMS: ms(res.Solve.Elapsed), HashRate: res.Solve.HashRate(), TotalMS: ms(res.Total),
 		Reconnected: res.Reconnected,
+	}
+	if res.Alg != 0 {
+		rep.Alg = res.Alg.String()
 	}
 	if err != nil {
 		rep.Error = err.Error()
@@ -179,8 +184,9 @@ func printReport(cfg config, rep report, stdout, stderr io.Writer) {
 		if rep.Reconnected {
 			again = " (solved off the connection, answered on a second one)"
 		}
-		fmt.Fprintf(stderr, "client: session %d: %d bits, %d hashes in %.1fms (%.2f MH/s), total %.1fms%s\n",
-			rep.Session, rep.Bits, rep.Attempts, rep.SolveMS, rep.HashRate/1e6, rep.TotalMS, again)
+		count, speed := work(rep.alg, rep.Attempts, rep.HashRate)
+		fmt.Fprintf(stderr, "client: session %d: %d bits, %s in %.1fms (%s), total %.1fms%s\n",
+			rep.Session, rep.Bits, count, rep.SolveMS, speed, rep.TotalMS, again)
 	}
 }
 
@@ -196,9 +202,20 @@ func (p *progress) update(pr powclient.Progress) {
 	}
 	rate := float64(pr.Attempts) / pr.Elapsed.Seconds()
 	expected := time.Duration(hashcash.ExpectedAttempts(pr.Bits) / rate * float64(time.Second))
-	fmt.Fprintf(p.w, "\rsolving %d bits: %d hashes, %.2f MH/s, %v elapsed, %v expected ",
-		pr.Bits, pr.Attempts, rate/1e6, pr.Elapsed.Round(100*time.Millisecond), expected.Round(100*time.Millisecond))
+	count, speed := work(pr.Alg, pr.Attempts, rate)
+	fmt.Fprintf(p.w, "\rsolving %d bits: %s, %s, %v elapsed, %v expected ",
+		pr.Bits, count, speed, pr.Elapsed.Round(100*time.Millisecond), expected.Round(100*time.Millisecond))
 	p.drawn = true
+}
+
+// work says n attempts at rate per second in alg's units: hashes and MH/s,
+// or, for Equi-X, solutions (each one Equi-X solution and its effort hash)
+// and solutions/s.
+func work(alg hashcash.Alg, n uint64, rate float64) (count, speed string) {
+	if alg == hashcash.Equix {
+		return fmt.Sprintf("%d Equi-X solutions", n), fmt.Sprintf("%.1f solutions/s", rate)
+	}
+	return fmt.Sprintf("%d hashes", n), fmt.Sprintf("%.2f MH/s", rate/1e6)
 }
 
 func (p *progress) done() {

@@ -8,10 +8,11 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 )
 
-// Alg is the hash function a stamp is computed with. A stamp names it in
-// its ext field.
+// Alg is the proof of work a stamp carries: a hash function whose output
+// must start with zero bits, or Equi-X. A stamp names it in its ext field.
 type Alg uint8
 
 const (
@@ -20,52 +21,79 @@ const (
 	// SHA1 is SHA-1 with an empty ext field, as minted and checked by the
 	// reference hashcash tool.
 	SHA1
+	// Equix is the Equi-X client puzzle (package equix), for clients that
+	// should not be outrun by GPUs; its stamps carry "equix" in the ext
+	// field and a counter of a nonce and an Equi-X solution, and their
+	// SHA-256 (the effort hash) must have the bits. See the package doc.
+	Equix
 )
 
-// ParseAlg returns the Alg named "sha256" or "sha1".
-func ParseAlg(s string) (Alg, error) {
-	switch s {
-	case "sha256":
-		return SHA256, nil
-	case "sha1":
-		return SHA1, nil
-	}
-	return 0, fmt.Errorf("unknown algorithm %q (want sha256 or sha1): %w", s, ErrAlg)
+// algNames are the Algs' names, as String returns and ParseAlg takes: one
+// list, so that neither can name an Alg the other does not.
+var algNames = [...]string{SHA256: "sha256", SHA1: "sha1", Equix: "equix"}
+
+// AlgNames is the list of names ParseAlg accepts, for usage messages:
+// "sha256, sha1 or equix".
+func AlgNames() string {
+	return strings.Join(algNames[SHA256:len(algNames)-1], ", ") + " or " + algNames[len(algNames)-1]
 }
 
-// String returns "sha256" or "sha1", the names ParseAlg accepts.
+// ParseAlg returns the Alg named "sha256", "sha1" or "equix".
+func ParseAlg(s string) (Alg, error) {
+	for a := SHA256; int(a) < len(algNames); a++ {
+		if s == algNames[a] {
+			return a, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown algorithm %q (want %s): %w", s, AlgNames(), ErrAlg)
+}
+
+// String returns "sha256", "sha1" or "equix", the names ParseAlg accepts.
 func (a Alg) String() string {
-	switch a {
-	case SHA256:
-		return "sha256"
-	case SHA1:
-		return "sha1"
+	if a.valid() {
+		return algNames[a]
 	}
 	return "Alg(" + strconv.Itoa(int(a)) + ")"
 }
 
 // Ext returns the ext field of stamps computed with a: "sha256" for
-// SHA256 and "" for SHA1. For an unknown Alg it returns a string that no
-// valid stamp carries.
+// SHA256, "" for SHA1 and "equix" for Equix. For an unknown Alg it
+// returns a string that no valid stamp carries.
 func (a Alg) Ext() string {
 	switch a {
-	case SHA256:
-		return "sha256"
+	case SHA256, Equix:
+		return algNames[a]
 	case SHA1:
 		return ""
 	}
 	return a.String() // contains '(' and so is never a valid ext field
 }
 
-func (a Alg) valid() bool { return a == SHA256 || a == SHA1 }
+func (a Alg) valid() bool { return a >= SHA256 && int(a) < len(algNames) }
+
+// DefaultBits is the difficulty a server asks of a by default: for the
+// hashes 20 bits, 2^20 hashes, about 80 ms of one core with SHA
+// instructions; for Equix equixDefaultBits, measured in the same way (see
+// equix.go). 0 for an unknown Alg.
+func (a Alg) DefaultBits() int {
+	switch a {
+	case SHA256, SHA1:
+		return 20
+	case Equix:
+		return equixDefaultBits
+	}
+	return 0
+}
 
 // algFromExt maps an ext field to its Alg.
 func algFromExt(ext string) (Alg, error) {
-	switch ext {
-	case "sha256":
-		return SHA256, nil
-	case "":
+	if ext == "" {
 		return SHA1, nil
+	}
+	for _, a := range []Alg{SHA256, Equix} {
+		if ext == a.Ext() {
+			return a, nil
+		}
 	}
 	return 0, fmt.Errorf("unknown ext %q: %w", ext, ErrAlg)
 }
@@ -91,7 +119,9 @@ func LeadingZeroBits(sum []byte) int {
 }
 
 // ZeroBits returns the number of leading zero bits of alg's hash of stamp,
-// or -1 if alg is neither SHA256 nor SHA1.
+// or -1 for an unknown alg. For Equix the hash is the effort hash, SHA-256
+// of the whole stamp: the bits are one half of an Equi-X stamp's work, the
+// other is a valid Equi-X solution in the counter (see Minter.Verify).
 func ZeroBits(alg Alg, stamp string) int {
 	// Stamps up to MaxStampLen are copied to the stack: []byte(stamp) would
 	// allocate.
@@ -101,7 +131,7 @@ func ZeroBits(alg Alg, stamp string) int {
 		b = []byte(stamp)
 	}
 	switch alg {
-	case SHA256:
+	case SHA256, Equix:
 		sum := sha256.Sum256(b)
 		return LeadingZeroBits(sum[:])
 	case SHA1:
@@ -112,7 +142,10 @@ func ZeroBits(alg Alg, stamp string) int {
 }
 
 // ExpectedAttempts returns the expected number of counters to try before
-// one gives a hash with bits leading zero bits: 2^bits.
+// one gives a hash with bits leading zero bits: 2^bits. For Equix a
+// counter is an Equi-X solution, and a solve finds about two per nonce,
+// so 2^bits attempts are about 2^bits/2 solves (Result.Attempts counts
+// solutions).
 func ExpectedAttempts(bits int) float64 {
 	return math.Ldexp(1, max(bits, 0))
 }

@@ -19,6 +19,8 @@ func TestParseAlg(t *testing.T) {
 	}{
 		{give: "sha256", want: SHA256, wantExt: "sha256"},
 		{give: "sha1", want: SHA1, wantExt: ""},
+		{give: "equix", want: Equix, wantExt: "equix"},
+		{give: "EQUIX", wantErr: ErrAlg},
 		{give: "SHA256", wantErr: ErrAlg},
 		{give: "", wantErr: ErrAlg},
 		{give: "md5", wantErr: ErrAlg},
@@ -42,13 +44,15 @@ func TestParseAlg(t *testing.T) {
 }
 
 func TestAlgInvalid(t *testing.T) {
-	for _, a := range []Alg{0, 3, 255} {
+	for _, a := range []Alg{0, Equix + 1, 255} {
 		assert.NotEqual(t, "", a.Ext(), "%v", a)
 		assert.NotEqual(t, "sha256", a.Ext(), "%v", a)
 		_, err := Stamp{Ext: a.Ext()}.Alg()
 		assert.ErrorIs(t, err, ErrAlg)
 		assert.Equal(t, -1, ZeroBits(a, "1:0:260101:r::x:y"))
+		assert.Zero(t, a.DefaultBits())
 	}
+	assert.Equal(t, "sha256, sha1 or equix", AlgNames())
 }
 
 // naiveZeroBits counts leading zero bits one bit at a time.

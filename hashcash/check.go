@@ -3,6 +3,8 @@ package hashcash
 import (
 	"fmt"
 	"time"
+
+	"github.com/powtcp/powtcp/equix"
 )
 
 // Policy is what Check requires of a stamp.
@@ -20,7 +22,8 @@ type Policy struct {
 // (ErrMalformed), algorithm (ErrAlg), claimed bits at least p.MinBits
 // (ErrBits), resource (ErrResource), date no older than p.MaxAge
 // (ErrExpired) and no further ahead than p.MaxSkew (ErrFuture), and finally
-// a hash with at least the claimed leading zero bits (ErrBits).
+// a hash with at least the claimed leading zero bits (ErrBits) and, for
+// Equix, a valid Equi-X solution (ErrBits, as in Minter.Verify).
 //
 // The date of a stamp is rounded down to its resolution: a YYMMDD stamp
 // minted late in the day is as old as that day's midnight, so p.MaxAge must
@@ -70,6 +73,11 @@ func Check(stamp string, p Policy) (Stamp, error) {
 	}
 	if n := ZeroBits(alg, stamp); n < st.Bits {
 		return Stamp{}, fmt.Errorf("hash has %d leading zero bits, stamp claims %d: %w", n, st.Bits, ErrBits)
+	}
+	if alg == Equix {
+		if err := verifyEquix(stamp, st, equix.Verify); err != nil {
+			return Stamp{}, err
+		}
 	}
 	return st, nil
 }

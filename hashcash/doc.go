@@ -27,6 +27,29 @@
 // that is being retired. Both run at about the same speed where the CPU has
 // SHA instructions.
 //
+// # Equi-X stamps
+//
+// With ext "equix" ([Equix]) the work is Equi-X, the client puzzle of Tor's
+// onion services (package equix): memory-hard (about 1.8 MiB per solver),
+// so that a GPU gains little over a CPU core, and checked in tens of
+// microseconds. The stamp stays a hashcash v1 stamp, so the MAC, resource,
+// date, expiry and replay rules are those of every stamp; only the counter
+// and the work differ. The counter is exactly [EquixCounterLen] (32)
+// characters,
+//
+//	base64.RawStdEncoding(nonce[8] || solution[16])
+//
+// with the solution's eight 16-bit indices little endian. The solution
+// must solve the Equi-X challenge prefix || nonce (the stamp's text through
+// the ':' after rand, then the 8 raw nonce bytes), and the SHA-256 of the
+// whole stamp, the effort hash, must have bits leading zero bits. A nonce
+// has about two solutions, so a client expects 2^bits/2 Equi-X solves. A
+// counter of another shape, an effort hash short of the bits and a
+// solution that equix.Verify refuses are all [ErrBits]. [Minter.Verify]
+// checks the effort hash before the Equi-X solution, and that last of all.
+//
+//	1:3:261203084400:127.0.0.1@powtcp:equix:<rand, 40 characters>:<counter, 32 characters>
+//
 // A challenge (or prefix) is a stamp without its counter, ending in ':'.
 // The server sends one; the client finds a counter with [Solve] and sends
 // the whole stamp back.
@@ -52,8 +75,9 @@
 // syntax first ([ErrMalformed]), then the ext field ([ErrAlg]), the MAC
 // ([ErrForged]), the resource ([ErrResource]) and the date against the
 // Minter's TTL and allowed skew ([ErrExpired], [ErrFuture]), and only then
-// the one hash of the stamp that checks the work ([ErrBits]). Parsing
-// allocates nothing and the MAC is four SHA-256 blocks.
+// the one hash of the stamp that checks the work ([ErrBits]), and for an
+// Equi-X stamp after it the Equi-X solution. Parsing allocates nothing and
+// the MAC is four SHA-256 blocks.
 //
 // # Replay
 //
@@ -71,4 +95,9 @@
 // round of attempts; each attempt then hashes one more counter byte and
 // finishes with Sum on a copy of the state, so it costs one block
 // compression and no allocation: as much as sha256.Sum256 of 32 bytes.
+//
+// For Equi-X, each worker has its own equix.Solver and nonces (its id in
+// the first two bytes), solves one nonce's challenge at a time and takes
+// the first solution whose effort hash has the bits; Result.Attempts
+// counts solutions.
 package hashcash

@@ -28,7 +28,9 @@ var (
 	ErrFuture = errors.New("hashcash: stamp dated in the future")
 
 	// ErrBits reports too little work: fewer claimed bits than required,
-	// or a hash with fewer leading zero bits than claimed.
+	// a hash with fewer leading zero bits than claimed, or an Equi-X stamp
+	// whose counter holds no valid Equi-X solution (then the error also
+	// wraps the equix package's error, equix.ErrOrder and the like).
 	ErrBits = errors.New("hashcash: not enough work")
 
 	// ErrReplayed reports a stamp that was already spent.

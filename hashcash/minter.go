@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/powtcp/powtcp/equix"
 )
 
 // MinKeyLen is the shortest MAC key NewMinter accepts.
@@ -59,6 +61,9 @@ type Minter struct {
 	// macs has a pool of *macState per key, the minting key first (HMACs
 	// are not safe for concurrent use).
 	macs []*sync.Pool
+	// verifyEquix checks Equi-X solutions: equix.Verify (tests count its
+	// calls).
+	verifyEquix equixVerifier
 }
 
 // macState is an HMAC with scratch buffers, used by one call at a time.
@@ -92,7 +97,7 @@ func NewMinter(cfg MinterConfig) (*Minter, error) {
 	if len(cfg.VerifyKeys) > MaxVerifyKeys {
 		return nil, fmt.Errorf("hashcash: %d verify keys, want at most %d", len(cfg.VerifyKeys), MaxVerifyKeys)
 	}
-	m := &Minter{alg: cfg.Alg, ttl: cfg.TTL, maxSkew: cfg.MaxSkew, now: cfg.Now}
+	m := &Minter{alg: cfg.Alg, ttl: cfg.TTL, maxSkew: cfg.MaxSkew, now: cfg.Now, verifyEquix: equix.Verify}
 	for i, k := range append([][]byte{cfg.Key}, cfg.VerifyKeys...) {
 		if len(k) < MinKeyLen {
 			return nil, fmt.Errorf("hashcash: verify key %d of %d bytes, want at least %d", i, len(k), MinKeyLen)
@@ -142,8 +147,10 @@ func (m *Minter) Challenge(bits int, resource string) string {
 // same key) issued for resource. In order, cheapest first, so that junk
 // costs the server little: syntax (ErrMalformed), ext (ErrAlg), MAC
 // (ErrForged), resource (ErrResource), date within [now-TTL, now+MaxSkew]
-// (ErrExpired, ErrFuture), and last the hash, which must have at least the
-// issued bits (ErrBits).
+// (ErrExpired, ErrFuture), then the hash, which must have at least the
+// issued bits (ErrBits), and for Equix last of all, so that only stamps
+// that passed everything else reach its tens of microseconds, the Equi-X
+// solution in the counter (ErrBits wrapping the equix error).
 //
 // It returns the parsed stamp and the time the challenge expires. Verify
 // does not record the stamp: to accept each challenge once, spend
@@ -176,6 +183,11 @@ func (m *Minter) Verify(stamp, resource string) (st Stamp, expires time.Time, er
 	}
 	if n := ZeroBits(m.alg, stamp); n < st.Bits {
 		return Stamp{}, time.Time{}, fmt.Errorf("hash has %d leading zero bits, want %d: %w", n, st.Bits, ErrBits)
+	}
+	if m.alg == Equix {
+		if err := verifyEquix(stamp, st, m.verifyEquix); err != nil {
+			return Stamp{}, time.Time{}, err
+		}
 	}
 	return st, expires, nil
 }

@@ -55,17 +55,25 @@ const (
 // base64Chars is the counter alphabet, ordered as in base64.
 const base64Chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
-// Solve finds a counter for the challenge prefix, which names the hash (ext
-// field) and the number of leading zero bits (bits field). It searches with
-// opts.Workers goroutines until one succeeds or ctx is done, when it returns
-// ctx.Err() and a Result without a Stamp. Errors from ParsePrefix and
-// Stamp.Alg are returned as they are.
+// Solve finds a counter for the challenge prefix, which names the proof of
+// work (ext field) and the number of leading zero bits (bits field). It
+// searches with opts.Workers goroutines until one succeeds or ctx is done,
+// when it returns ctx.Err() and a Result without a Stamp. Errors from
+// ParsePrefix and Stamp.Alg are returned as they are.
 //
-// Each worker's counter is a filler that brings prefix and filler to a
-// whole number of hash blocks, ending in two characters naming the worker,
-// then a part that changes with every attempt. The hash state after the
-// filler is computed once and restored once per round of 47 attempts, so
-// an attempt costs a single block compression and no allocation.
+// For the hashes, each worker's counter is a filler that brings prefix and
+// filler to a whole number of hash blocks, ending in two characters naming
+// the worker, then a part that changes with every attempt. The hash state
+// after the filler is computed once and restored once per round of 47
+// attempts, so an attempt costs a single block compression and no
+// allocation.
+//
+// For Equix, each worker has its own equix.Solver (about 2 MiB, so at most
+// maxEquixWorkers workers) and its own nonces (the worker's id in their
+// first two bytes), solves the Equi-X challenge of each nonce and computes
+// the effort hash of every solution; ctx is looked at between nonces, each
+// a solve of milliseconds. Result.Attempts counts solutions, so HashRate is
+// solutions per second.
 func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error) {
 	st, err := ParsePrefix(prefix)
 	if err != nil {
@@ -83,19 +91,28 @@ func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, maxWorkers)
+	if alg == Equix {
+		workers = min(workers, maxEquixWorkers)
+	}
 
 	start := time.Now()
 	var (
 		attempts atomic.Uint64
 		done     atomic.Bool
-		found    = make([]string, workers) // worker w writes found[w] only
+		found    = make([]string, workers) // worker w writes found[w] and failed[w] only
+		failed   = make([]error, workers)
 		wg       sync.WaitGroup
 	)
 	for w := range workers {
 		wg.Go(func() {
 			// Allocated by the worker, and padded, so that workers do
 			// not share the cache lines they write to.
-			s := newSearcher(alg, prefix, st.Bits, w)
+			var s worker
+			if alg == Equix {
+				s = newEquixSearcher(prefix, st.Bits, w)
+			} else {
+				s = newSearcher(alg, prefix, st.Bits, w)
+			}
 			for !done.Load() {
 				select {
 				case <-ctx.Done():
@@ -104,6 +121,11 @@ func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error
 				}
 				n, ok := s.search(batch)
 				attempts.Add(n)
+				if err := s.failure(); err != nil {
+					failed[w] = err
+					done.Store(true)
+					return
+				}
 				if ok {
 					found[w] = string(s.stamp())
 					done.Store(true)
@@ -125,7 +147,24 @@ func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error
 			return res, nil
 		}
 	}
+	for _, err := range failed {
+		if err != nil {
+			return res, err
+		}
+	}
 	return res, ctx.Err()
+}
+
+// A worker is one goroutine's search: a searcher for the hashes, an
+// equixSearcher for Equix.
+type worker interface {
+	// search tries up to n counters (an equixSearcher: the solutions of
+	// one nonce) and returns how many it tried and whether the last one,
+	// stamp(), is a solution.
+	search(n int) (tried uint64, found bool)
+	stamp() []byte
+	// failure is why the search cannot go on, or nil.
+	failure() error
 }
 
 // reportProgress calls opts.Progress every opts.ProgressInterval from a new
@@ -254,6 +293,9 @@ func (s *searcher) search(n int) (tried uint64, found bool) {
 func (s *searcher) stamp() []byte {
 	return s.msg[:len(s.msg)-tailLen+s.k]
 }
+
+// failure is nil: hashing cannot fail.
+func (s *searcher) failure() error { return nil }
 
 // next advances the odometer, wrapping around after 64^odoLen rounds.
 func (s *searcher) next() {

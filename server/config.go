@@ -73,13 +73,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"admin-addr", "POWTCP_ADMIN_ADDR", "admin HTTP listen address for /metrics, /healthz, /readyz (off when empty)", (*stringValue)(&c.AdminAddr), ""},
 		{"pprof", "PPROF_ENABLED", "serve /debug/pprof/ on the admin address", (*boolValue)(&c.Pprof), ""},
 		{"name", "POWTCP_NAME", "service name in the stamps' resource field; replicas share it", (*stringValue)(&c.Server.Name), "Name"},
-		{"difficulty", "POW_DIFFICULTY", "base difficulty in leading zero bits (0..32)", (*intValue)(&c.Server.Difficulty), "Difficulty"},
+		{"difficulty", "POW_DIFFICULTY", fmt.Sprintf("base difficulty in leading zero bits, 0..%d (default %d); with -alg equix 0..%d (default %d)",
+			powserver.MaxDifficulty, hashcash.SHA256.DefaultBits(), powserver.MaxEquixDifficulty, hashcash.Equix.DefaultBits()), (*intValue)(&c.Server.Difficulty), "Difficulty"},
 		{"max-extra-bits", "POW_MAX_EXTRA_BITS", "most bits adaptive difficulty adds under load (0 or -1: off)", (*intValue)(&c.Server.MaxExtraBits), "MaxExtraBits"},
-		{"alg", "POW_ALG", "proof-of-work hash: sha256, or sha1 for the reference hashcash tool", alg, "Alg"},
+		{"alg", "POW_ALG", "proof of work: sha256; sha1 for the reference hashcash tool; equix for Equi-X, which GPUs hardly speed up", alg, "Alg"},
 		{"key-file", "POW_KEY_FILE", "file of challenge MAC keys, hex, one a line: the first mints, all verify (rotation); replicas share it", (*stringValue)(&c.KeyFile), ""},
 		{"key", "POW_KEY", "challenge MAC key in hex (prefer -key-file); random per start when unset", &key, "Key"},
 		{"challenge-ttl", "POW_CHALLENGE_TTL", "how long a challenge stays redeemable", (*durationValue)(&c.Server.ChallengeTTL), "ChallengeTTL"},
-		{"client-hash-rate", "POW_CLIENT_HASH_RATE", "hashes/s of the slowest client the solve window is sized for", (*floatValue)(&c.Server.ClientHashRate), "ClientHashRate"},
+		{"client-hash-rate", "POW_CLIENT_HASH_RATE", fmt.Sprintf("hashes/s (with -alg equix: Equi-X solutions/s, default %g) of the slowest client the solve window is sized for",
+			powserver.DefaultConfigFor(hashcash.Equix).ClientHashRate), (*floatValue)(&c.Server.ClientHashRate), "ClientHashRate"},
 		{"min-solve-window", "POW_MIN_SOLVE_WINDOW", "least time a calm server gives a client to answer", (*durationValue)(&c.Server.MinSolveWindow), "MinSolveWindow"},
 		{"answer-window", "POW_ANSWER_WINDOW", "how long a connection is held for its answer under load; slower clients solve off the connection and reconnect", (*durationValue)(&c.Server.AnswerWindow), "AnswerWindow"},
 		{"write-timeout", "POWTCP_WRITE_TIMEOUT", "deadline of each write to a client", (*durationValue)(&c.Server.WriteTimeout), "WriteTimeout"},
@@ -136,6 +138,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	// The defaults that depend on the proof of work, where not set.
+	d := powserver.DefaultConfigFor(c.Server.Alg)
+	if !c.explicit["difficulty"] {
+		c.Server.Difficulty = d.Difficulty
+	}
+	if !c.explicit["client-hash-rate"] {
+		c.Server.ClientHashRate = d.ClientHashRate
 	}
 	c.Server.Key = key
 	if c.KeyFile != "" {

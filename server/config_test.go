@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/server/powserver"
 )
 
 func env(m map[string]string) func(string) string {
@@ -54,6 +55,21 @@ func TestParseConfigSources(t *testing.T) {
 		{"sha1 and key file", []string{"-alg", "sha1", "-key-file", keyFile}, nil, func(t *testing.T, c config) {
 			assert.Equal(t, hashcash.SHA1, c.Server.Alg)
 			assert.Len(t, c.Server.Key, 16)
+		}},
+		{"equix: its own default difficulty and client rate", []string{"-alg", "equix"}, nil, func(t *testing.T, c config) {
+			assert.Equal(t, hashcash.Equix, c.Server.Alg)
+			assert.Equal(t, hashcash.Equix.DefaultBits(), c.Server.Difficulty)
+			assert.Equal(t, powserver.DefaultConfigFor(hashcash.Equix).ClientHashRate, c.Server.ClientHashRate)
+			assert.Less(t, c.Server.ClientHashRate, powserver.DefaultConfig().ClientHashRate, "solutions/s, not hashes/s")
+			assert.Equal(t, powserver.DefaultConfig().MaxExtraBits, c.Server.MaxExtraBits)
+		}},
+		{"equix from the environment, difficulty set", []string{"-difficulty", "1"}, map[string]string{"POW_ALG": "equix", "POW_CLIENT_HASH_RATE": "3"}, func(t *testing.T, c config) {
+			assert.Equal(t, hashcash.Equix, c.Server.Alg)
+			assert.Equal(t, 1, c.Server.Difficulty)
+			assert.Equal(t, 3.0, c.Server.ClientHashRate)
+		}},
+		{"equix at difficulty 0", []string{"-alg", "equix", "-difficulty", "0"}, nil, func(t *testing.T, c config) {
+			assert.Equal(t, 0, c.Server.Difficulty, "a zero stays a zero")
 		}},
 		{"durations", []string{"-challenge-ttl", "10s", "-min-solve-window", "1s"}, nil, func(t *testing.T, c config) {
 			assert.Equal(t, 10*time.Second, c.Server.ChallengeTTL)
@@ -97,6 +113,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"zero hash rate", []string{"-client-hash-rate", "0"}, nil, "-client-hash-rate 0: want a positive number"},
 		{"extra bits below -1", []string{"-max-extra-bits", "-2"}, nil, "-max-extra-bits -2"},
 		{"too many bits", []string{"-difficulty", "32", "-max-extra-bits", "9"}, nil, "-max-extra-bits 9: want at most 8"},
+		{"equix difficulty out of range", []string{"-alg", "equix", "-difficulty", "13"}, nil, "-difficulty 13: want 0..12 bits with equix"},
+		{"equix too many bits", []string{"-alg", "equix", "-difficulty", "12", "-max-extra-bits", "6"}, nil, "-max-extra-bits 6: want at most 4 with difficulty 12 (16 bits in all with equix"},
 		{"proxy without trusted peers", []string{"-proxy-protocol"}, nil, "-proxy-protocol needs -trusted-proxies"},
 		{"trusted peers without proxy", []string{"-trusted-proxies", "10.0.0.0/8"}, nil, "-trusted-proxies needs -proxy-protocol"},
 		{"bad cidr", []string{"-proxy-protocol", "-trusted-proxies", "10.0.0.0/33"}, nil, `"10.0.0.0/33": not a CIDR or an address`},

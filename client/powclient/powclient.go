@@ -59,14 +59,16 @@ type Options struct {
 
 // Progress is a solve in progress.
 type Progress struct {
+	Alg      hashcash.Alg // the proof of work the challenge names
 	Bits     int
-	Attempts uint64
+	Attempts uint64 // hashes; for Equi-X, solutions
 	Elapsed  time.Duration
 }
 
 // Result is one served session.
 type Result struct {
 	Quote       string
+	Alg         hashcash.Alg  // the proof of work the challenge named
 	Bits        int           // difficulty the server asked for
 	Window      time.Duration // how long the server held the first connection
 	Reconnected bool          // the solve outlasted the window: the stamp went on a second connection
@@ -175,11 +177,14 @@ func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error
 		return res, fmt.Errorf("%w: %w", ErrNoChallenge, err)
 	}
 	res.Bits, res.Window = prefix.Bits, ch.Window
+	res.Alg, _ = prefix.Alg() // an unknown one: the solver says so
 
 	so := hashcash.SolveOptions{Workers: opt.Workers}
 	if opt.Progress != nil {
 		solveStart := time.Now()
-		so.Progress = func(n uint64) { opt.Progress(Progress{Bits: res.Bits, Attempts: n, Elapsed: time.Since(solveStart)}) }
+		so.Progress = func(n uint64) {
+			opt.Progress(Progress{Alg: res.Alg, Bits: res.Bits, Attempts: n, Elapsed: time.Since(solveStart)})
+		}
 	}
 	type solved struct {
 		res hashcash.Result

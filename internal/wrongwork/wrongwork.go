@@ -5,10 +5,13 @@
 package wrongwork
 
 import (
+	"context"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/powtcp/powtcp/equix"
 	"github.com/powtcp/powtcp/hashcash"
 )
 
@@ -22,10 +25,22 @@ const (
 	ShortWork
 	// Forged answers with a solved stamp whose MAC was changed.
 	Forged
+	// InvalidEquix answers an Equi-X challenge with a counter whose effort
+	// hash has the bits but whose Equi-X solution solves nothing, so that
+	// the server's last check, equix.Verify, refuses it (a hash challenge
+	// gets ShortWork instead).
+	InvalidEquix
 )
 
 // modeNames are the Modes' names, as String returns and ParseMode takes.
-var modeNames = [...]string{Honest: "honest", ShortWork: "short-work", Forged: "forged"}
+var modeNames = [...]string{Honest: "honest", ShortWork: "short-work", Forged: "forged", InvalidEquix: "invalid-equix"}
+
+// WrongNames lists the wrong Modes' names for usage messages:
+// "short-work, forged or invalid-equix".
+func WrongNames() string {
+	wrong := modeNames[ShortWork:]
+	return strings.Join(wrong[:len(wrong)-1], ", ") + " or " + wrong[len(wrong)-1]
+}
 
 func (m Mode) String() string {
 	if m < 0 || int(m) >= len(modeNames) {
@@ -50,6 +65,11 @@ func (m Mode) Spoil(prefix, stamp string) string {
 	switch m {
 	case Honest:
 		return stamp
+	case InvalidEquix:
+		if s, ok := Invalid(prefix); ok {
+			return s
+		}
+		fallthrough
 	case ShortWork:
 		if s, ok := Short(prefix); ok {
 			return s
@@ -68,7 +88,8 @@ func (m Mode) Tamper() func(prefix, stamp string) string {
 
 // Short returns prefix with a counter whose hash has fewer leading zero
 // bits than the prefix asks for; false when it asks for none, or prefix is
-// no challenge.
+// no challenge. For an Equi-X challenge the counter has the Equi-X shape
+// (a nonce and a solution) and its effort hash misses the bits.
 func Short(prefix string) (string, bool) {
 	st, err := hashcash.ParsePrefix(prefix)
 	if err != nil || st.Bits == 0 {
@@ -78,10 +99,40 @@ func Short(prefix string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	return search(alg, prefix, func(zeroBits int) bool { return zeroBits < st.Bits }), true
+}
+
+// Invalid returns an Equi-X challenge with a counter whose effort hash has
+// the bits the prefix asks for but whose Equi-X solution, in canonical
+// order, solves nothing; false when prefix is no Equi-X challenge.
+func Invalid(prefix string) (string, bool) {
+	st, err := hashcash.ParsePrefix(prefix)
+	if err != nil {
+		return "", false
+	}
+	if alg, err := st.Alg(); err != nil || alg != hashcash.Equix {
+		return "", false
+	}
+	return search(hashcash.Equix, prefix, func(zeroBits int) bool { return zeroBits >= st.Bits }), true
+}
+
+// noSolution is a solution in canonical order that solves (practically)
+// no Equi-X challenge.
+var noSolution = equix.Solution{0, 1, 2, 3, 4, 5, 6, 7}
+
+// search returns prefix and the first counter whose hash's leading zero
+// bits ok accepts: counters in base 36, or for Equi-X nonces counting up
+// with noSolution.
+func search(alg hashcash.Alg, prefix string, ok func(zeroBits int) bool) string {
 	for i := uint64(0); ; i++ {
 		s := prefix + strconv.FormatUint(i, 36)
-		if hashcash.ZeroBits(alg, s) < st.Bits {
-			return s, true
+		if alg == hashcash.Equix {
+			var nonce hashcash.EquixNonce
+			binary.BigEndian.PutUint64(nonce[:], i)
+			s = prefix + hashcash.EquixCounter(nonce, noSolution)
+		}
+		if ok(hashcash.ZeroBits(alg, s)) {
+			return s
 		}
 	}
 }
@@ -109,11 +160,17 @@ func FlipMAC(stamp string) string {
 
 // Solve finds, in this goroutine, a counter that gives prefix bits leading
 // zero bits under alg: for the few bits of a made-up or lowered challenge.
+// For Equix it solves the prefix honestly with hashcash.Solve on one
+// worker, for the bits the prefix names (an Equi-X stamp needs a real
+// solution); should that fail, the answer has a one-character counter,
+// which no server accepts.
 func Solve(alg hashcash.Alg, prefix string, bits int) string {
-	for i := uint64(0); ; i++ {
-		s := prefix + strconv.FormatUint(i, 36)
-		if hashcash.ZeroBits(alg, s) >= bits {
-			return s
+	if alg == hashcash.Equix {
+		res, err := hashcash.Solve(context.Background(), prefix, hashcash.SolveOptions{Workers: 1})
+		if err != nil {
+			return prefix + "A"
 		}
+		return res.Stamp
 	}
+	return search(alg, prefix, func(zeroBits int) bool { return zeroBits >= bits })
 }

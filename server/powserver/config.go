@@ -22,12 +22,13 @@ type Config struct {
 	// At most MaxNameLen characters.
 	Name string
 	// Difficulty is the base number of leading zero bits a solution needs,
-	// 0..MaxDifficulty; 0 asks for no work (benchmarks use it).
+	// 0..MaxDifficulty (Equix: 0..MaxEquixDifficulty); 0 asks for no work
+	// beyond, with Equix, one Equi-X solution (benchmarks use it).
 	Difficulty int
 	// MaxExtraBits caps what adaptive difficulty adds to Difficulty under
 	// load: 0 or -1 turns adaptive difficulty off.
 	MaxExtraBits int
-	// Alg is the hash of the proof of work.
+	// Alg is the proof of work: a hash, or Equi-X.
 	Alg hashcash.Alg
 	// Key is the HMAC key of the challenges; random per start when nil.
 	Key []byte
@@ -38,8 +39,9 @@ type Config struct {
 	VerifyKeys [][]byte
 	// ChallengeTTL is how long an issued challenge stays redeemable.
 	ChallengeTTL time.Duration
-	// ClientHashRate is the hash rate (hashes per second) of the slowest
-	// client the solve window is sized for.
+	// ClientHashRate is the hash rate (hashes per second; with Equix,
+	// Equi-X solutions per second) of the slowest client the solve window
+	// is sized for.
 	ClientHashRate float64
 	// MinSolveWindow is the least time a client gets to answer, whatever the difficulty.
 	MinSolveWindow time.Duration
@@ -75,21 +77,33 @@ const (
 	MaxDifficulty = 32
 	// MaxTotalBits is the largest difficulty with adaptive bits added.
 	MaxTotalBits = 40
+	// MaxEquixDifficulty is the largest base difficulty with Equix, whose
+	// every bit doubles far slower work: 2^11 Equi-X solves, under a
+	// minute of one core here (README.md), so that an honest client can
+	// solve within the default challenge TTL.
+	MaxEquixDifficulty = 12
+	// MaxEquixTotalBits is the largest Equix difficulty with adaptive
+	// bits added: 16 times the work of MaxEquixDifficulty.
+	MaxEquixTotalBits = 16
 	// MaxNameLen is the longest Name: the resource "<client>@<name>" of the
 	// longest client key must fit in hashcash.MaxResourceLen.
 	MaxNameLen = hashcash.MaxResourceLen - 1 - maxClientKeyLen
 )
 
-// DefaultConfig returns the defaults documented in the README; command
-// server starts from it, and so do the tests.
-func DefaultConfig() Config {
+// DefaultConfig returns the defaults documented in the README, with
+// SHA-256; command server starts from it, and so do the tests.
+func DefaultConfig() Config { return DefaultConfigFor(hashcash.SHA256) }
+
+// DefaultConfigFor is DefaultConfig with alg as the proof of work: its
+// default difficulty (alg.DefaultBits) and slowest client.
+func DefaultConfigFor(alg hashcash.Alg) Config {
 	return Config{
 		Name:            "powtcp",
-		Difficulty:      20,
+		Difficulty:      alg.DefaultBits(),
 		MaxExtraBits:    6,
-		Alg:             hashcash.SHA256,
+		Alg:             alg,
 		ChallengeTTL:    60 * time.Second,
-		ClientHashRate:  1e6,
+		ClientHashRate:  slowClientRate(alg),
 		MinSolveWindow:  2 * time.Second,
 		AnswerWindow:    500 * time.Millisecond,
 		WriteTimeout:    5 * time.Second,
@@ -97,6 +111,29 @@ func DefaultConfig() Config {
 		MaxConnsPerIP:   64,
 		ReplayCacheSize: 1 << 20,
 	}
+}
+
+// slowClientRate is the rate of the slowest client the solve window is
+// sized for, by default: for the hashes 1e6 hashes/s, a twelfth of one core
+// here (12.6 MH/s, README.md); for Equix equixSlowClientRate solutions/s,
+// about the same fraction of one core's rate.
+func slowClientRate(alg hashcash.Alg) float64 {
+	if alg == hashcash.Equix {
+		return equixSlowClientRate
+	}
+	return 1e6
+}
+
+// equixSlowClientRate is slowClientRate for Equix, in solutions/s.
+const equixSlowClientRate = 10
+
+// difficultyLimits are the largest base difficulty and the largest with
+// adaptive bits added for alg.
+func difficultyLimits(alg hashcash.Alg) (base, total int) {
+	if alg == hashcash.Equix {
+		return MaxEquixDifficulty, MaxEquixTotalBits
+	}
+	return MaxDifficulty, MaxTotalBits
 }
 
 // FieldError is a setting New refuses: Field is the Config field's name.
@@ -126,18 +163,23 @@ func (c Config) Validate() error {
 			break
 		}
 	}
-	if c.Difficulty < 0 || c.Difficulty > MaxDifficulty {
-		bad("Difficulty", c.Difficulty, "0..%d bits", MaxDifficulty)
+	maxBase, maxTotal := difficultyLimits(c.Alg)
+	forAlg := ""
+	if c.Alg == hashcash.Equix {
+		forAlg = " with equix (each bit doubles an honest client's Equi-X solves)"
+	}
+	if c.Difficulty < 0 || c.Difficulty > maxBase {
+		bad("Difficulty", c.Difficulty, "0..%d bits%s", maxBase, forAlg)
 	}
 	if c.MaxExtraBits < -1 {
 		bad("MaxExtraBits", c.MaxExtraBits, "-1 or more (-1 and 0: no adaptive bits)")
-	} else if c.Difficulty+max(c.MaxExtraBits, 0) > MaxTotalBits {
-		bad("MaxExtraBits", c.MaxExtraBits, "at most %d with difficulty %d (%d bits in all)", MaxTotalBits-c.Difficulty, c.Difficulty, MaxTotalBits)
+	} else if c.Difficulty+max(c.MaxExtraBits, 0) > maxTotal {
+		bad("MaxExtraBits", c.MaxExtraBits, "at most %d with difficulty %d (%d bits in all%s)", maxTotal-c.Difficulty, c.Difficulty, maxTotal, forAlg)
 	}
 	switch c.Alg {
-	case hashcash.SHA256, hashcash.SHA1:
+	case hashcash.SHA256, hashcash.SHA1, hashcash.Equix:
 	default:
-		bad("Alg", int(c.Alg), "sha256 or sha1")
+		bad("Alg", int(c.Alg), "%s", hashcash.AlgNames())
 	}
 	if c.Key != nil && len(c.Key) < hashcash.MinKeyLen {
 		bad("Key", fmt.Sprintf("of %d bytes", len(c.Key)), "at least %d bytes", hashcash.MinKeyLen)

@@ -36,6 +36,11 @@ func TestNewRefusesImpossibleSettings(t *testing.T) {
 		{"zero hash rate", func(c *Config) { c.ClientHashRate = 0 }, "ClientHashRate"},
 		{"no alg", func(c *Config) { c.Alg = 0 }, "Alg"},
 		{"difficulty over max", func(c *Config) { c.Difficulty = MaxDifficulty + 1 }, "Difficulty"},
+		{"equix difficulty over its max", func(c *Config) { *c = DefaultConfigFor(hashcash.Equix); c.Difficulty = MaxEquixDifficulty + 1 }, "Difficulty"},
+		{"equix bits over its total", func(c *Config) {
+			*c = DefaultConfigFor(hashcash.Equix)
+			c.Difficulty, c.MaxExtraBits = MaxEquixDifficulty, MaxEquixTotalBits-MaxEquixDifficulty+1
+		}, "MaxExtraBits"},
 		{"extra bits below -1", func(c *Config) { c.MaxExtraBits = -2 }, "MaxExtraBits"},
 	}
 	for _, tt := range tests {
