@@ -1,0 +1,44 @@
+// Package equix is Equi-X, tevador's asymmetric client puzzle: costly to
+// solve, cheap to check, with 16-byte solutions. It is bit for bit the
+// puzzle Tor's onion services use for their proof of work (Tor's
+// src/ext/equix, which is tevador/equix with new result codes), and it
+// passes the vectors of Tor's test_crypto_equix.
+//
+// # The definition
+//
+// A challenge (any bytes) seeds a HashX function H (package hashx) from
+// 16-bit indices to 64-bit values. A solution is eight indices
+// i0..i7 such that
+//
+//	H(i0) + H(i1) + ... + H(i7) ≡ 0 (mod 2^60)
+//
+// and, to prove the solution was found with Wagner's algorithm (Equihash
+// with n=60, k=3, modular addition for XOR), every pair H(i2j)+H(i2j+1)
+// has 15 trailing zero bits (mask 2^15-1) and both quads
+// H(i0)+..+H(i3) and H(i4)+..+H(i7) have 30 (mask 2^30-1). The indices
+// must also be in canonical tree order: in each pair, each two pairs and
+// the two halves, the left part is not greater than the right one, each
+// part read as the little-endian integer its wire bytes form (so the last
+// index of a part weighs most). Verify checks the order first, then makes
+// the HashX program (a challenge whose program fails the generator's
+// constraints is ErrChallenge), then the sums: a failed pair or quad is
+// ErrPartialSum, a failed total ErrFinalSum.
+//
+// # The solver
+//
+// Solve finds, for one challenge, the solutions the reference solver
+// finds (about two on average, at most MaxSolutions), in its order: it
+// hashes all 65,536 indices and pairs them in three rounds through
+// bucketed tables of the reference's sizes, dropping what overflows them
+// as the reference does, so the solution set is the reference's and not a
+// superset. A Solver holds that memory, 1,897,088 bytes (1.81 MiB), and
+// reuses it across calls; use one per goroutine. SolveContext runs Solvers
+// on several cores until a caller-chosen solution turns up.
+//
+// # Cost
+//
+// On this project's 2-core machine (medians of 5 benchmark runs): see
+// BENCHMARKS below. Solving is 65,536 HashX evaluations plus about 2 ms of
+// table work; verifying is one HashX program generation plus 8
+// evaluations.
+package equix
