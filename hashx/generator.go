@@ -1,5 +1,7 @@
 package hashx
 
+import "math/bits"
+
 // The program generator: a port of the reference's program.c
 // (hashx_program_generate), which simulates a superscalar CPU (three integer
 // ports of an Ivy Bridge) to pick instructions and registers. Every choice,
@@ -99,13 +101,6 @@ var programLayout = [36]uint8{
 	itemMul, itemAny, itemAny, itemMul, itemAny, itemAny,
 }
 
-// regInfo is the reference's register_info.
-type regInfo struct {
-	latency   int    // cycle when the value will be ready
-	lastOp    int    // group of the last op written to it (-1: none)
-	lastOpPar uint32 // parameter of that op (0xffffffff: a constant)
-}
-
 // genInstr is the instruction being generated. Like the reference's, it
 // survives a retried attempt, so fields an attempt does not set keep the
 // previous attempt's values.
@@ -117,16 +112,21 @@ type genInstr struct {
 	opPar uint32
 }
 
-// generator is the reference's generator_ctx.
+// generator is the reference's generator_ctx. The register_info array is
+// split by field, plus a bit set of the registers whose last op was a
+// multiplication, so that register selection is a few mask operations.
 type generator struct {
-	cycle    int
-	subCycle int
-	mulCount int
-	chainMul bool
-	latency  int
-	rng      sipRNG
-	regs     [8]regInfo
-	ports    [portMapSize][3]bool // [cycle][P0, P1, P5] in use
+	cycle     int
+	subCycle  int
+	mulCount  int
+	chainMul  bool
+	latency   int
+	rng       sipRNG
+	regLat    [8]int               // cycle when each register's value will be ready
+	lastOp    [8]int               // group of the last op written to it (-1: none)
+	lastOpPar [8]uint32            // parameter of that op (0xffffffff: a constant)
+	mulRegs   uint                 // registers whose lastOp is opMul
+	ports     [portMapSize][3]bool // [cycle][P0, P1, P5] in use
 }
 
 func (g *generator) selectTemplate(lastGroup int, attempt int) *template {
@@ -195,34 +195,68 @@ func (g *generator) fromTemplate(t *template, in *genInstr) {
 	}
 }
 
-// selectRegister picks one of regs[:n] (one u32 draw unless n is 1).
-func (g *generator) selectRegister(regs *[8]int, n int) (int, bool) {
+// b2u is 1 for true, 0 for false (compiled to a SETcc, no branch).
+func b2u(b bool) uint {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// readyRegs is the set of registers whose values are ready at cycle.
+func (g *generator) readyRegs(cycle int) uint {
+	var m uint
+	for i := range 8 {
+		m |= b2u(g.regLat[i] <= cycle) << i
+	}
+	return m
+}
+
+// selectRegister picks a register from the set m as the reference picks
+// from its ascending list of candidates: none if m is empty, the only one
+// without a draw, else the (u32 % count)-th.
+func (g *generator) selectRegister(m uint) (int, bool) {
+	n := bits.OnesCount8(uint8(m))
 	switch n {
 	case 0:
 		return 0, false
 	case 1:
-		return regs[0], true
 	default:
-		return regs[g.rng.u32()%uint32(n)], true
+		for k := fastMod(g.rng.u32(), n); k > 0; k-- {
+			m &= m - 1
+		}
 	}
+	return bits.TrailingZeros8(uint8(m)), true
+}
+
+// modMagic[n] is Lemire's M = 2^64/n rounded up, for fastMod.
+var modMagic = [16]uint64{0, 0, ^uint64(0)/2 + 1, ^uint64(0)/3 + 1, ^uint64(0)/4 + 1,
+	^uint64(0)/5 + 1, ^uint64(0)/6 + 1, ^uint64(0)/7 + 1, ^uint64(0)/8 + 1}
+
+// fastMod is x % n for 2 <= n <= 8 without a division (Lemire, Kaser and
+// Kurz, "Faster remainder by direct computation", exact for 32-bit x).
+func fastMod(x uint32, n int) uint32 {
+	hi, _ := bits.Mul64(modMagic[n&15]*uint64(x), uint64(n))
+	return uint32(hi)
 }
 
 func (g *generator) selectDestination(t *template, in *genInstr, cycle int) bool {
-	var avail [8]int
-	n := 0
-	for i := range 8 {
-		r := &g.regs[i]
-		ok := r.latency <= cycle &&
-			(!t.distinct || i != in.src) &&
-			(g.chainMul || t.group != opMul || r.lastOp != int(opMul)) &&
-			(r.lastOp != int(t.group) || r.lastOpPar != in.opPar) &&
-			(in.op != opAddRS || i != noDisplacementReg)
-		if ok {
-			avail[n] = i
-			n++
-		}
+	m := g.readyRegs(cycle)
+	if t.distinct && in.src >= 0 {
+		m &^= 1 << uint(in.src)
 	}
-	dst, ok := g.selectRegister(&avail, n)
+	if !g.chainMul && t.group == opMul {
+		m &^= g.mulRegs
+	}
+	// Not the same operation with the same parameter twice in a row.
+	group := int(t.group)
+	for i := range 8 {
+		m &^= (b2u(g.lastOp[i] == group) & b2u(g.lastOpPar[i] == in.opPar)) << i
+	}
+	if in.op == opAddRS {
+		m &^= 1 << noDisplacementReg
+	}
+	dst, ok := g.selectRegister(m)
 	if ok {
 		in.dst = dst
 	}
@@ -230,22 +264,15 @@ func (g *generator) selectDestination(t *template, in *genInstr, cycle int) bool
 }
 
 func (g *generator) selectSource(t *template, in *genInstr, cycle int) bool {
-	var avail [8]int
-	n := 0
-	for i := range 8 {
-		if g.regs[i].latency <= cycle {
-			avail[n] = i
-			n++
-		}
-	}
+	m := g.readyRegs(cycle)
 	// With only two registers ready for ADD_RS and one of them r5, r5 must
 	// be the source, since it cannot be the destination.
-	if n == 2 && in.op == opAddRS && (avail[0] == noDisplacementReg || avail[1] == noDisplacementReg) {
+	if in.op == opAddRS && bits.OnesCount8(uint8(m)) == 2 && m&(1<<noDisplacementReg) != 0 {
 		in.src = noDisplacementReg
 		in.opPar = noDisplacementReg
 		return true
 	}
-	src, ok := g.selectRegister(&avail, n)
+	src, ok := g.selectRegister(m)
 	if !ok {
 		return false
 	}
@@ -308,12 +335,13 @@ func (g *generator) scheduleInstr(t *template, commit bool) int {
 func generate(key *sipState, p *program) bool {
 	var g generator
 	g.rng.init(key)
-	for i := range g.regs {
-		g.regs[i] = regInfo{latency: 0, lastOp: -1, lastOpPar: 0xffffffff}
+	p.reset()
+	for i := range 8 {
+		g.lastOp[i] = -1
+		g.lastOpPar[i] = 0xffffffff
 	}
 	attempt := 0
 	lastGroup := -1
-	lastTarget := 0 // index of the latest TARGET, as the interpreter tracks it
 	var in genInstr
 	n := 0
 	for n < programSize {
@@ -354,18 +382,17 @@ func generate(key *sipState, p *program) bool {
 			break
 		}
 		if t.hasDst {
-			r := &g.regs[in.dst]
+			d := in.dst & 7
 			retire := sc + int(t.latency)
-			r.latency = retire
-			r.lastOp = int(t.group)
-			r.lastOpPar = in.opPar
+			g.regLat[d] = retire
+			g.lastOp[d] = int(t.group)
+			g.lastOpPar[d] = in.opPar
+			g.mulRegs &^= 1 << uint(d)
+			g.mulRegs |= b2u(t.group == opMul) << uint(d)
 			g.latency = max(g.latency, retire)
 		}
 
-		p.code[n] = encode(&in, lastTarget)
-		if in.op == opTarget {
-			lastTarget = n
-		}
+		p.add(&in)
 		n++
 		if in.op <= opMul {
 			g.mulCount++

@@ -2,38 +2,96 @@ package hashx
 
 import "math/bits"
 
-// instr is one decoded instruction, 8 bytes. For opBranch, dst|src<<8 is
-// the index the branch jumps back to (the latest TARGET before it, 0 if
-// none, exactly as the reference's interpreter tracks it) and imm is the
-// mask; for opAddC and opXorC, imm is sign-extended when executed.
+// The interpreter's form of a program. The generator's instructions are
+// decoded into four kinds: the six cheap register/constant operations share
+// one branch-free formula (so that executing them costs no mispredicted
+// dispatch), multiplication and the two high multiplications have their
+// own, and TARGET, a no-op for execution, is dropped; a BRANCH carries the
+// index to resume at instead.
+const (
+	kindALU uint8 = iota
+	kindMul
+	kindUMulH
+	kindSMulH
+	kindBranch
+)
+
+// ALU flags.
+const (
+	aluSrcReg = 1 << iota // y is r[src] (else y is the constant)
+	aluNeg                // y is negated (SUB)
+	aluAdd                // r[dst] = rot(r[dst]) + y (else ^ y)
+)
+
+// instr is one decoded instruction, 12 bytes. kindALU computes
+//
+//	x = r[dst] rotated right by rot
+//	y = ((r[src] if aluSrcReg) | sign-extended imm) << shift, negated if aluNeg
+//	r[dst] = x + y if aluAdd, else x ^ y
+//
+// which is ROR (y = 0), ADD_C, XOR_C, SUB_R, XOR_R or ADD_RS. For
+// kindBranch, imm is the mask and jump the index to resume at.
 type instr struct {
-	op  uint8
-	dst uint8
-	src uint8
-	_   uint8
-	imm uint32
+	kind  uint8
+	dst   uint8
+	src   uint8
+	rot   uint8
+	shift uint8
+	flags uint8
+	jump  uint16
+	imm   uint32
 }
 
-// program is a generated program; always requirementSize instructions
-// once accepted.
+// program is a decoded program.
 type program struct {
-	code [programSize]instr
+	code   [programSize]instr
+	n      int // instructions in code (the generator's 512 less the TARGETs)
+	resume int // where a branch resumes: just after the latest TARGET
 }
 
-func encode(in *genInstr, lastTarget int) instr {
-	e := instr{op: in.op, imm: in.imm}
+func (p *program) reset() {
+	p.n = 0
+	// The reference's interpreter starts with target 0 and resumes at
+	// target+1; instruction 0 is always a multiplication, never a TARGET.
+	p.resume = 1
+}
+
+// add appends the generator's instruction in.
+func (p *program) add(in *genInstr) {
+	e := instr{dst: uint8(in.dst), src: uint8(in.src)}
 	switch in.op {
-	case opBranch:
-		e.dst = uint8(lastTarget)
-		e.src = uint8(lastTarget >> 8)
 	case opTarget:
-	case opRor, opAddC, opXorC:
-		e.dst = uint8(in.dst)
-	default:
-		e.dst = uint8(in.dst)
-		e.src = uint8(in.src)
+		p.resume = p.n
+		return
+	case opBranch:
+		e = instr{kind: kindBranch, imm: in.imm, jump: uint16(p.resume)}
+	case opUMulH:
+		e.kind = kindUMulH
+	case opSMulH:
+		e.kind = kindSMulH
+	case opMul:
+		e.kind = kindMul
+	case opSub:
+		e.flags = aluSrcReg | aluNeg | aluAdd
+	case opXor:
+		e.flags = aluSrcReg
+	case opAddRS:
+		e.flags = aluSrcReg | aluAdd
+		e.shift = uint8(in.imm)
+	case opRor:
+		e.src = 0
+		e.rot = uint8(in.imm)
+		e.flags = aluAdd
+	case opAddC:
+		e.src = 0
+		e.imm = in.imm
+		e.flags = aluAdd
+	case opXorC:
+		e.src = 0
+		e.imm = in.imm
 	}
-	return e
+	p.code[p.n] = e
+	p.n++
 }
 
 // smulh is the high half of the signed 128-bit product.
@@ -47,39 +105,37 @@ func smulh(a, b uint64) uint64 {
 // its mask and, at most once per run, jumps back to just after the
 // preceding TARGET.
 func (p *program) execute(r *[8]uint64) {
-	code := &p.code
+	code := p.code[:p.n]
 	var result uint32
 	branchEnable := true
 	for i := 0; i < len(code); i++ {
 		in := &code[i]
 		d, s := in.dst&7, in.src&7
-		switch in.op {
-		case opUMulH:
+		if in.kind == kindALU {
+			f := uint64(in.flags)
+			x := bits.RotateLeft64(r[d], -int(in.rot&63))
+			y := (r[s] & -(f & aluSrcReg)) | uint64(int64(int32(in.imm)))
+			y <<= in.shift & 63
+			neg := -(f >> 1 & 1)
+			y = (y ^ neg) - neg
+			add := -(f >> 2 & 1)
+			r[d] = ((x + y) & add) | ((x ^ y) &^ add)
+			continue
+		}
+		switch in.kind {
+		case kindMul:
+			r[d] *= r[s]
+		case kindUMulH:
 			hi, _ := bits.Mul64(r[d], r[s])
 			r[d] = hi
 			result = uint32(hi)
-		case opSMulH:
+		case kindSMulH:
 			hi := smulh(r[d], r[s])
 			r[d] = hi
 			result = uint32(hi)
-		case opMul:
-			r[d] *= r[s]
-		case opSub:
-			r[d] -= r[s]
-		case opXor:
-			r[d] ^= r[s]
-		case opAddRS:
-			r[d] += r[s] << (in.imm & 63)
-		case opRor:
-			r[d] = bits.RotateLeft64(r[d], -int(in.imm))
-		case opAddC:
-			r[d] += uint64(int64(int32(in.imm)))
-		case opXorC:
-			r[d] ^= uint64(int64(int32(in.imm)))
-		case opTarget:
-		case opBranch:
+		case kindBranch:
 			if branchEnable && result&in.imm == 0 {
-				i = int(in.dst) | int(in.src)<<8
+				i = int(in.jump) - 1
 				branchEnable = false
 			}
 		}
