@@ -9,37 +9,31 @@ import "math/bits"
 // own, and TARGET, a no-op for execution, is dropped; a BRANCH carries the
 // index to resume at instead.
 const (
-	kindALU uint8 = iota
+	kindALU uint64 = iota
 	kindMul
 	kindUMulH
 	kindSMulH
 	kindBranch
 )
 
-// ALU flags.
-const (
-	aluSrcReg = 1 << iota // y is r[src] (else y is the constant)
-	aluNeg                // y is negated (SUB)
-	aluAdd                // r[dst] = rot(r[dst]) + y (else ^ y)
-)
-
-// instr is one decoded instruction, 12 bytes. kindALU computes
+// instr is one decoded instruction: four machine words, so that the
+// compiler keeps a copy of it in registers. ctl holds the kind (byte 0),
+// dst (byte 1), src (byte 2) and, for kindALU, a right-rotation count
+// (byte 3). kindALU computes
 //
 //	x = r[dst] rotated right by rot
-//	y = ((r[src] if aluSrcReg) | sign-extended imm) << shift, negated if aluNeg
-//	r[dst] = x + y if aluAdd, else x ^ y
+//	y = r[src]*k + c
+//	r[dst] = x + y - ((x&y)<<1 & xor)
 //
-// which is ROR (y = 0), ADD_C, XOR_C, SUB_R, XOR_R or ADD_RS. For
-// kindBranch, imm is the mask and jump the index to resume at.
+// that is x + y, or x ^ y when xor is all ones (x^y = x+y-2(x&y)), which
+// covers ROR (k = c = 0), ADD_C and XOR_C (k = 0, c the sign-extended
+// constant), SUB_R (k = -1), XOR_R (k = 1) and ADD_RS (k = 1<<shift).
+// For kindBranch, c is the mask and k the index to resume at.
 type instr struct {
-	kind  uint8
-	dst   uint8
-	src   uint8
-	rot   uint8
-	shift uint8
-	flags uint8
-	jump  uint16
-	imm   uint32
+	ctl uint64
+	k   uint64
+	c   uint64
+	xor uint64
 }
 
 // program is a decoded program.
@@ -56,39 +50,38 @@ func (p *program) reset() {
 	p.resume = 1
 }
 
+func ctl(kind uint64, dst, src int, rot uint32) uint64 {
+	return kind | uint64(dst&7)<<8 | uint64(src&7)<<16 | uint64(rot&63)<<24
+}
+
 // add appends the generator's instruction in.
 func (p *program) add(in *genInstr) {
-	e := instr{dst: uint8(in.dst), src: uint8(in.src)}
+	var e instr
+	signExt := uint64(int64(int32(in.imm)))
 	switch in.op {
 	case opTarget:
 		p.resume = p.n
 		return
 	case opBranch:
-		e = instr{kind: kindBranch, imm: in.imm, jump: uint16(p.resume)}
+		e = instr{ctl: kindBranch, k: uint64(p.resume), c: uint64(in.imm)}
 	case opUMulH:
-		e.kind = kindUMulH
+		e.ctl = ctl(kindUMulH, in.dst, in.src, 0)
 	case opSMulH:
-		e.kind = kindSMulH
+		e.ctl = ctl(kindSMulH, in.dst, in.src, 0)
 	case opMul:
-		e.kind = kindMul
+		e.ctl = ctl(kindMul, in.dst, in.src, 0)
 	case opSub:
-		e.flags = aluSrcReg | aluNeg | aluAdd
+		e = instr{ctl: ctl(kindALU, in.dst, in.src, 0), k: ^uint64(0)}
 	case opXor:
-		e.flags = aluSrcReg
+		e = instr{ctl: ctl(kindALU, in.dst, in.src, 0), k: 1, xor: ^uint64(0)}
 	case opAddRS:
-		e.flags = aluSrcReg | aluAdd
-		e.shift = uint8(in.imm)
+		e = instr{ctl: ctl(kindALU, in.dst, in.src, 0), k: 1 << (in.imm & 3)}
 	case opRor:
-		e.src = 0
-		e.rot = uint8(in.imm)
-		e.flags = aluAdd
+		e = instr{ctl: ctl(kindALU, in.dst, 0, in.imm)}
 	case opAddC:
-		e.src = 0
-		e.imm = in.imm
-		e.flags = aluAdd
+		e = instr{ctl: ctl(kindALU, in.dst, 0, 0), c: signExt}
 	case opXorC:
-		e.src = 0
-		e.imm = in.imm
+		e = instr{ctl: ctl(kindALU, in.dst, 0, 0), c: signExt, xor: ^uint64(0)}
 	}
 	p.code[p.n] = e
 	p.n++
@@ -106,23 +99,25 @@ func smulh(a, b uint64) uint64 {
 // preceding TARGET.
 func (p *program) execute(r *[8]uint64) {
 	code := p.code[:p.n]
-	var result uint32
-	branchEnable := true
-	for i := 0; i < len(code); i++ {
-		in := &code[i]
-		d, s := in.dst&7, in.src&7
-		if in.kind == kindALU {
-			f := uint64(in.flags)
-			x := bits.RotateLeft64(r[d], -int(in.rot&63))
-			y := (r[s] & -(f & aluSrcReg)) | uint64(int64(int32(in.imm)))
-			y <<= in.shift & 63
-			neg := -(f >> 1 & 1)
-			y = (y ^ neg) - neg
-			add := -(f >> 2 & 1)
-			r[d] = ((x + y) & add) | ((x ^ y) &^ add)
-			continue
-		}
-		switch in.kind {
+	jump, result := run(code, r, 0, true)
+	if jump >= 0 && jump < len(code) {
+		run(code[jump:], r, result, false)
+	}
+}
+
+// run executes code on r, starting with result as the latest high
+// multiplication's low half. With branches, it stops at the first branch
+// taken and returns where to resume (and result then); otherwise branches
+// are no-ops and it returns -1.
+func run(code []instr, r *[8]uint64, result uint32, branches bool) (int, uint32) {
+	for i := range code {
+		in := code[i]
+		d, s := in.ctl>>8&7, in.ctl>>16&7
+		switch in.ctl & 0xff {
+		case kindALU:
+			x := bits.RotateLeft64(r[d], -int(in.ctl>>24&63))
+			y := r[s]*in.k + in.c
+			r[d] = x + y - ((x & y) << 1 & in.xor)
 		case kindMul:
 			r[d] *= r[s]
 		case kindUMulH:
@@ -134,10 +129,10 @@ func (p *program) execute(r *[8]uint64) {
 			r[d] = hi
 			result = uint32(hi)
 		case kindBranch:
-			if branchEnable && result&in.imm == 0 {
-				i = int(in.jump) - 1
-				branchEnable = false
+			if branches && result&uint32(in.c) == 0 {
+				return int(in.k), result
 			}
 		}
 	}
+	return -1, result
 }
