@@ -1,0 +1,32 @@
+// Package hashx is HashX, tevador's family of program-generating hash
+// functions, in pure Go.
+//
+// HashX was designed by tevador for Tor's client puzzle, Equi-X, as a
+// light relative of RandomX's SuperscalarHash: a seed of any length is
+// hashed (BLAKE2b-512, salted "HashX v1") into two 256-bit keys; the first
+// keys a SipHash-1-3 counter-mode stream that drives a generator, which
+// simulates a three-port superscalar CPU to emit a random program of 512
+// instructions (multiplications, high multiplications, additions, xors,
+// rotations and one data-dependent branch) over eight 64-bit registers. A
+// hash of a 64-bit input runs that program on registers initialised from
+// the input by a SipHash-2-4-based expansion under the second key, then
+// adds the key back and finishes with one SipRound per half. A few seeds
+// in 27,000 give programs that miss the generator's fixed targets (512
+// instructions, 192 multiplications, a critical path of 195 cycles); New
+// refuses them with ErrProgram, as the reference's hashx_make does.
+//
+// The output matches, bit for bit, tevador's reference
+// (github.com/tevador/hashx, built with HASHX_SIZE 32: Hash) and the fork
+// of it that Tor ships in src/ext/equix/hashx, which Tor builds with
+// HASHX_SIZE 8 for Equi-X (Hash64 is that 8-byte output read as a
+// little-endian uint64). The two C versions generate the same programs and
+// hashes; the tests carry the original unit-test vectors, Arti's, and
+// outputs of both C builds for thousands of seeds.
+//
+// Costs: New is one BLAKE2b compression, about 600 SipHash-1-3 blocks and
+// the generator's scheduling simulation, plus one allocation of about
+// 16 KiB (the decoded program); see BenchmarkNew (tens of microseconds).
+// Hash and Hash64 interpret the program (about 480 decoded instructions)
+// without allocating. A *HashX is read-only after New and safe for
+// concurrent use by any number of goroutines.
+package hashx

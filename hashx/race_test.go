@@ -1,0 +1,5 @@
+//go:build race
+
+package hashx
+
+const raceEnabled = true
