@@ -78,13 +78,13 @@ const (
 	// MaxTotalBits is the largest difficulty with adaptive bits added.
 	MaxTotalBits = 40
 	// MaxEquixDifficulty is the largest base difficulty with Equix, whose
-	// every bit doubles far slower work: 2^11 Equi-X solves, under a
-	// minute of one core here (README.md), so that an honest client can
-	// solve within the default challenge TTL.
-	MaxEquixDifficulty = 12
+	// every bit doubles far slower work: 2^7 Equi-X solves, about 13 s of
+	// one core here (0.1 s a solve, README.md), so that an honest client
+	// solves well within the default challenge TTL.
+	MaxEquixDifficulty = 8
 	// MaxEquixTotalBits is the largest Equix difficulty with adaptive
-	// bits added: 16 times the work of MaxEquixDifficulty.
-	MaxEquixTotalBits = 16
+	// bits added: the default 6 extra bits on top of MaxEquixDifficulty.
+	MaxEquixTotalBits = 14
 	// MaxNameLen is the longest Name: the resource "<client>@<name>" of the
 	// longest client key must fit in hashcash.MaxResourceLen.
 	MaxNameLen = hashcash.MaxResourceLen - 1 - maxClientKeyLen
@@ -124,8 +124,9 @@ func slowClientRate(alg hashcash.Alg) float64 {
 	return 1e6
 }
 
-// equixSlowClientRate is slowClientRate for Equix, in solutions/s.
-const equixSlowClientRate = 10
+// equixSlowClientRate is slowClientRate for Equix, in solutions/s: one
+// core here finds about 20 (a solve takes 0.1 s and yields ~2).
+const equixSlowClientRate = 2
 
 // difficultyLimits are the largest base difficulty and the largest with
 // adaptive bits added for alg.

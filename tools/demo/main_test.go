@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 )
 
@@ -169,6 +170,9 @@ func TestParseFlags(t *testing.T) {
 		{give: []string{"-ips", "251"}, wantErr: "-ips 251"},
 		{give: []string{"-workers", "0"}, wantErr: "-workers 0"},
 		{give: []string{"extra"}, wantErr: "unexpected arguments"},
+		{give: []string{"-alg", "equix", "-difficulty", "1"}},
+		{give: []string{"-alg", "md5"}, wantErr: `-alg: unknown algorithm "md5"`},
+		{give: []string{"-alg", "equix", "-difficulty", "9"}, wantErr: "-difficulty 9: want 0..8 bits with -alg equix"},
 	}
 	for _, tt := range tests {
 		_, err := parseFlags(tt.give, io.Discard)
@@ -178,4 +182,19 @@ func TestParseFlags(t *testing.T) {
 			assert.ErrorContains(t, err, tt.wantErr, "%q", tt.give)
 		}
 	}
+}
+
+// -alg picks the server's proof of work and, unless -difficulty is given,
+// its default difficulty.
+func TestParseFlagsAlg(t *testing.T) {
+	c, err := parseFlags([]string{"-alg", "equix"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, hashcash.Equix, c.Alg)
+	assert.Equal(t, hashcash.Equix.DefaultBits(), c.Difficulty)
+	assert.Equal(t, wrongwork.InvalidEquix, c.modes()[1], "Equi-X's wrong work reaches equix.Verify")
+	c, err = parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, hashcash.SHA256, c.Alg)
+	assert.Equal(t, demoBits, c.Difficulty)
+	assert.Equal(t, wrongwork.ShortWork, c.modes()[1])
 }

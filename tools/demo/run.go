@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/server/powserver"
 )
@@ -23,6 +24,7 @@ type config struct {
 	Clients    int           // sessions in all, one per client
 	C          int           // sessions at a time
 	Wrong      float64       // fraction of clients that answer wrongly on purpose
+	Alg        hashcash.Alg  // the server's proof of work
 	Difficulty int           // the server's base difficulty in bits
 	Timeout    time.Duration // limit of each session
 	IPs        int           // distinct loopback source addresses
@@ -45,7 +47,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Clients, "clients", 50, "number of clients, one session each")
 	fs.IntVar(&c.C, "c", 8, "clients run concurrently")
 	fs.Float64Var(&c.Wrong, "wrong", 0.2, "fraction of clients that send a wrong solution on purpose (alternately short work and a forged MAC)")
-	fs.IntVar(&c.Difficulty, "difficulty", 14, "the server's base difficulty in leading zero bits")
+	alg := fs.String("alg", hashcash.SHA256.String(), "the server's proof of work, as the server's -alg: "+hashcash.AlgNames())
+	fs.IntVar(&c.Difficulty, "difficulty", demoBits, fmt.Sprintf("the server's base difficulty in leading zero bits (with -alg equix, default %d)", hashcash.Equix.DefaultBits()))
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "limit on each session, dial to quote")
 	fs.IntVar(&c.IPs, "ips", 16, "distinct loopback source addresses of the clients (127.0.0.2 and up; 1: all from 127.0.0.1)")
 	fs.IntVar(&c.Workers, "workers", 1, "solver goroutines per client (the -c clients share the CPUs)")
@@ -56,8 +59,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
 	}
+	a, err := hashcash.ParseAlg(*alg)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-alg: %w", err))
+	}
+	c.Alg = a
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if a == hashcash.Equix && !set["difficulty"] {
+		c.Difficulty = a.DefaultBits()
+	}
 	return c, errors.Join(append(errs, c.validate())...)
 }
+
+// demoBits is the demo's difficulty with a hash: a few milliseconds.
+const demoBits = 14
 
 func (c config) validate() error {
 	var errs []error
@@ -70,8 +86,12 @@ func (c config) validate() error {
 	if !(c.Wrong >= 0 && c.Wrong <= 1) {
 		errs = append(errs, fmt.Errorf("-wrong %v: want a fraction in 0..1", c.Wrong))
 	}
-	if c.Difficulty < 0 || c.Difficulty > 32 {
-		errs = append(errs, fmt.Errorf("-difficulty %d: want 0..32 bits", c.Difficulty))
+	if maxBits := powserver.MaxDifficulty; c.Alg == hashcash.Equix {
+		if c.Difficulty < 0 || c.Difficulty > powserver.MaxEquixDifficulty {
+			errs = append(errs, fmt.Errorf("-difficulty %d: want 0..%d bits with -alg equix", c.Difficulty, powserver.MaxEquixDifficulty))
+		}
+	} else if c.Difficulty < 0 || c.Difficulty > maxBits {
+		errs = append(errs, fmt.Errorf("-difficulty %d: want 0..%d bits", c.Difficulty, maxBits))
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v: want a positive duration", c.Timeout))
@@ -87,7 +107,7 @@ func (c config) validate() error {
 
 // mode is what client i answers. The wrong clients, round(Wrong*Clients)
 // of them, are spread evenly over the run and alternate between short
-// work and a forged MAC.
+// work (with Equi-X, an invalid Equi-X solution) and a forged MAC.
 func (c config) mode(i int) wrongwork.Mode {
 	k := int(math.Round(c.Wrong * float64(c.Clients)))
 	j := i * k / c.Clients // wrong clients before i
@@ -95,9 +115,18 @@ func (c config) mode(i int) wrongwork.Mode {
 		return wrongwork.Honest
 	}
 	if j%2 == 0 {
-		return wrongwork.ShortWork
+		return c.modes()[1]
 	}
 	return wrongwork.Forged
+}
+
+// modes are the modes of the run's clients, in the order the summary
+// lists them.
+func (c config) modes() []wrongwork.Mode {
+	if c.Alg == hashcash.Equix {
+		return []wrongwork.Mode{wrongwork.Honest, wrongwork.InvalidEquix, wrongwork.Forged}
+	}
+	return []wrongwork.Mode{wrongwork.Honest, wrongwork.ShortWork, wrongwork.Forged}
 }
 
 // outcome is one client's session.
@@ -116,7 +145,11 @@ func run(ctx context.Context, cfg config, log *zap.Logger) (*summary, error) {
 	}
 	dialers := sourceDialers(cfg.IPs, log)
 
-	scfg := powserver.DefaultConfig()
+	alg := cfg.Alg
+	if alg == 0 {
+		alg = hashcash.SHA256
+	}
+	scfg := powserver.DefaultConfigFor(alg)
 	scfg.Difficulty = cfg.Difficulty
 	// The clients share one machine; allow -c of them on one address should
 	// they all come from 127.0.0.1. Adaptive difficulty stays on.
@@ -133,7 +166,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger) (*summary, error) {
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ctx, ln) }()
 	log.Info("demo starting", zap.String("addr", addr), zap.Int("clients", cfg.Clients), zap.Int("concurrent", cfg.C),
-		zap.Float64("wrong", cfg.Wrong), zap.Int("difficulty", cfg.Difficulty), zap.Int("source_addrs", len(dialers)))
+		zap.Float64("wrong", cfg.Wrong), zap.Stringer("alg", alg), zap.Int("difficulty", cfg.Difficulty), zap.Int("source_addrs", len(dialers)))
 
 	start := time.Now()
 	outcomes := make([]outcome, cfg.Clients)

@@ -172,7 +172,7 @@ type BaselineReport struct {
 	RatioSpread    float64   `json:"ratio_spread"`
 	RatioExchange  float64   `json:"ratio_vs_exchange"`
 	RatioSeed      float64   `json:"ratio_vs_seed"`
-	ExpectedSolveS float64   `json:"expected_solve_s_at_default"` // 2^20 / hash rate
+	ExpectedSolveS float64   `json:"expected_solve_s_at_default"` // 2^(the alg's default bits) / hash rate
 	Asymmetry      float64   `json:"asymmetry_d0_cost"`           // ExpectedSolveS / server CPU per session at difficulty 0
 }
 
@@ -205,7 +205,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 		}
 		children[k] = c
 	}
-	srv, err := spawnServer(ctx, log, cfg, []string{"-difficulty", "0", "-max-extra-bits", "-1"})
+	srv, err := spawnServer(ctx, log, cfg, []string{"-alg", cfg.alg().String(), "-difficulty", "0", "-max-extra-bits", "-1"})
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	rep.RatioExchange = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[1].CPUPerSession)
 	rep.RatioSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[2].CPUPerSession)
 	if hashRate > 0 {
-		rep.ExpectedSolveS = hashcash.ExpectedAttempts(20) / hashRate
+		rep.ExpectedSolveS = hashcash.ExpectedAttempts(cfg.alg().DefaultBits()) / hashRate
 		rep.Asymmetry = ratio(rep.ExpectedSolveS, rep.Targets[pow].CPUPerSession/1e6)
 	}
 	if err := srv.stop(10 * time.Second); err != nil {

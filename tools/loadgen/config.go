@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/powtcp/powtcp/hashcash"
 )
 
 // Scenario names, as given to -scenario.
@@ -59,6 +61,7 @@ type config struct {
 	InflateBurst   int // connections one address opens at once before its probe (inflate)
 
 	ChallengeTTL time.Duration // the server's challenge lifetime (spawned servers get it)
+	Alg          hashcash.Alg  // the server's proof of work (spawned servers get it); calibrated for
 
 	Baseline        bool // compare CPU per session with a bare TCP server instead
 	BaselineN       int  // sessions per target and round
@@ -79,6 +82,14 @@ type config struct {
 }
 
 func (c config) has(scenario string) bool { return slices.Contains(c.Scenarios, scenario) }
+
+// alg is the server's proof of work: c.Alg, SHA256 when zero.
+func (c config) alg() hashcash.Alg {
+	if c.Alg == 0 {
+		return hashcash.SHA256
+	}
+	return c.Alg
+}
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	c := config{Args: append([]string{"loadgen"}, args...)}
@@ -117,6 +128,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.ReplayFill, "replayfill", 8, "concurrent redeemers from one address, filling the replay cache (replayfill)")
 	fs.IntVar(&c.InflateBurst, "inflate-burst", 1300, "connections one address opens at once before opening a silent one (inflate)")
 	fs.DurationVar(&c.ChallengeTTL, "challenge-ttl", 60*time.Second, "the server's -challenge-ttl (passed to a spawned server); expired stamps are sent after it")
+	alg := fs.String("alg", hashcash.SHA256.String(), "the server's -alg (passed to a spawned server; name a running server's): "+hashcash.AlgNames()+"; the solver is calibrated for it")
 	fs.BoolVar(&c.Baseline, "baseline", false, "measure CPU per session at difficulty 0 against a bare TCP server instead (needs -spawn)")
 	fs.IntVar(&c.BaselineN, "baseline-n", 20000, "sessions per target and round in -baseline mode")
 	fs.IntVar(&c.BaselineC, "baseline-c", 8, "concurrent sessions in -baseline mode")
@@ -143,6 +155,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if *scen != "" {
 		c.Scenarios = strings.Split(*scen, ",")
 	}
+	a, err := hashcash.ParseAlg(*alg)
+	if err != nil {
+		return c, fmt.Errorf("-alg: %w", err)
+	}
+	c.Alg = a
 	if c.Unloaded == 0 {
 		c.Unloaded = c.Duration
 	}

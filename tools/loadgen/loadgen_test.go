@@ -272,6 +272,8 @@ func TestParseConfig(t *testing.T) {
 		{give: []string{"-addr", "127.0.0.1:1", "-baseline"}, wantErr: "-baseline needs -spawn"},
 		{give: []string{"-addr", "127.0.0.1:1", "-metrics", "http://example.com/metrics"}, wantErr: "-metrics"},
 		{give: []string{"-summarize"}, wantErr: "name the -json reports"},
+		{give: []string{"-addr", "127.0.0.1:1", "-alg", "equix"}},
+		{give: []string{"-addr", "127.0.0.1:1", "-alg", "md5"}, wantErr: `-alg: unknown algorithm "md5"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, " "), func(t *testing.T) {

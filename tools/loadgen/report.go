@@ -26,7 +26,8 @@ type Report struct {
 	Machine   Machine                `json:"machine"`
 	Scenarios []string               `json:"scenarios"`
 	Honest    int                    `json:"honest_clients"`
-	HashRate  float64                `json:"hash_rate"` // one solver goroutine, hashes/s
+	Alg       string                 `json:"alg,omitempty"` // the server's proof of work; "" is sha256
+	HashRate  float64                `json:"hash_rate"`     // one solver goroutine, hashes/s (equix: solutions/s)
 	Server    *ServerInfo            `json:"server,omitempty"`
 	Idle      ProcSample             `json:"idle"`
 	Unloaded  *Phase                 `json:"unloaded,omitempty"`
@@ -106,7 +107,26 @@ func newReport(cfg config) *Report {
 		Machine:   machine(),
 		Scenarios: cfg.Scenarios,
 		Honest:    cfg.Honest,
+		Alg:       cfg.alg().String(),
 	}
+}
+
+// alg is the run's proof of work.
+func (r *Report) alg() hashcash.Alg {
+	a, err := hashcash.ParseAlg(r.Alg)
+	if err != nil {
+		return hashcash.SHA256
+	}
+	return a
+}
+
+// rate formats a solver's rate in the unit of the run's proof of work:
+// MH/s, or Equi-X solutions/s.
+func (r *Report) rate(v float64) string {
+	if r.alg() == hashcash.Equix {
+		return fmt.Sprintf("%.1f solutions/s", v)
+	}
+	return fmt.Sprintf("%.2f MH/s", v/1e6)
 }
 
 func machine() Machine {
@@ -171,8 +191,8 @@ func (r *Report) finish(cfg config) {
 		add(name, fmt.Sprintf("%.2fx", b.RatioExchange), fmt.Sprintf("≤ %gx", g.CPUVsExchangeMax), pass(b.RatioExchange <= g.CPUVsExchangeMax),
 			fmt.Sprintf("median of %d rounds; %.2fx the bare one-line server (spread %.0f%%), %.2fx the seed-shaped server", len(b.Ratios), b.Ratio, 100*b.RatioSpread, b.RatioSeed))
 		if b.Asymmetry > 0 {
-			add("work asymmetry (20 bits, difficulty-0 server cost)", fmt.Sprintf("%.0fx", b.Asymmetry), fmt.Sprintf("≥ %gx", g.AsymmetryMin), pass(b.Asymmetry >= g.AsymmetryMin),
-				fmt.Sprintf("expected solve %.0fms at %.1f MH/s / %.1fµs", 1e3*b.ExpectedSolveS, r.HashRate/1e6, b.Targets[len(b.Targets)-1].CPUPerSession))
+			add(fmt.Sprintf("work asymmetry (%d bits, difficulty-0 server cost)", r.alg().DefaultBits()), fmt.Sprintf("%.0fx", b.Asymmetry), fmt.Sprintf("≥ %gx", g.AsymmetryMin), pass(b.Asymmetry >= g.AsymmetryMin),
+				fmt.Sprintf("expected solve %.0fms at %s / %.1fµs", 1e3*b.ExpectedSolveS, r.rate(r.HashRate), b.Targets[len(b.Targets)-1].CPUPerSession))
 		}
 		return
 	}
@@ -186,12 +206,12 @@ func (r *Report) finish(cfg config) {
 		add(name, fmt.Sprintf("%.1f%% of %d", 100*a.SuccessRate, a.Sessions), fmt.Sprintf("≥ %g%%", 100*g.HonestServedMin), pass(a.SuccessRate >= g.HonestServedMin && a.Sessions > 0), "")
 		rp := ratio(a.Latency.P99, u.Latency.P99)
 		add("honest p99 latency, attack/unloaded", fmt.Sprintf("%.2fx", rp), fmt.Sprintf("≤ %gx", g.HonestP99RatioMax), pass(rp <= g.HonestP99RatioMax && rp > 0),
-			fmt.Sprintf("%.0fms vs %.0fms as measured; bits %.1f vs %.1f; wait (less solving) p99 %.2fx; client hash rate %.1f vs %.1f MH/s",
-				a.Latency.P99, u.Latency.P99, a.BitsMean, u.BitsMean, ratio(a.Wait.P99, u.Wait.P99), a.HashRate/1e6, u.HashRate/1e6))
+			fmt.Sprintf("%.0fms vs %.0fms as measured; bits %.1f vs %.1f; wait (less solving) p99 %.2fx; client hash rate %s vs %s",
+				a.Latency.P99, u.Latency.P99, a.BitsMean, u.BitsMean, ratio(a.Wait.P99, u.Wait.P99), r.rate(a.HashRate), r.rate(u.HashRate)))
 		if rn := ratio(a.Normalized.P99, u.Normalized.P99); rn > 0 {
 			add("honest p99 latency normalized, attack/unloaded", fmt.Sprintf("%.2fx", rn), fmt.Sprintf("≤ %gx", g.HonestP99RatioMax), pass(rn <= g.HonestP99RatioMax),
-				fmt.Sprintf("%.0fms vs %.0fms: wait + attempts at the calibrated %.1f MH/s, so CPU taken by the attackers or other processes does not count; p50 %.2fx",
-					a.Normalized.P99, u.Normalized.P99, r.HashRate/1e6, ratio(a.Normalized.P50, u.Normalized.P50)))
+				fmt.Sprintf("%.0fms vs %.0fms: wait + attempts at the calibrated %s, so CPU taken by the attackers or other processes does not count; p50 %.2fx",
+					a.Normalized.P99, u.Normalized.P99, r.rate(r.HashRate), ratio(a.Normalized.P50, u.Normalized.P50)))
 		}
 	}
 	if attacked {
@@ -233,8 +253,8 @@ func (r *Report) finish(cfg config) {
 		expected := hashcash.ExpectedAttempts(bits) / r.HashRate
 		asym := expected / (p.CPUPerSession / 1e6)
 		add(fmt.Sprintf("work asymmetry at %d bits", bits), fmt.Sprintf("%.0fx", asym), fmt.Sprintf("≥ %gx", g.AsymmetryMin), pass(asym >= g.AsymmetryMin),
-			fmt.Sprintf("expected solve %.0fms at %.1f MH/s / server %.1fµs per session (unloaded, idle subtracted)",
-				1e3*expected, r.HashRate/1e6, p.CPUPerSession))
+			fmt.Sprintf("expected solve %.0fms at %s / server %.1fµs per session (unloaded, idle subtracted)",
+				1e3*expected, r.rate(r.HashRate), p.CPUPerSession))
 	}
 }
 
@@ -246,7 +266,7 @@ func printReport(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "command   %s\n", strings.Join(r.Command, " "))
 	fmt.Fprintf(w, "machine   %d CPUs, %s, %s, Linux %s; load avg %s -> %s\n", r.Machine.CPUs, r.Machine.Model,
 		r.Machine.GoVersion, r.Machine.Kernel, r.Machine.LoadStart, r.Machine.LoadEnd)
-	fmt.Fprintf(w, "hash rate %.2f MH/s per solver goroutine (SHA-256)\n", r.HashRate/1e6)
+	fmt.Fprintf(w, "hash rate %s per solver goroutine (%v)\n", r.rate(r.HashRate), r.alg())
 	if s := r.Server; s != nil {
 		fmt.Fprintf(w, "server    pid %d at %s", s.PID, s.Addr)
 		if s.Spawned {
@@ -300,7 +320,11 @@ func printHonest(w io.Writer, r *Report) {
 	row("solve p99 ms", u.Solve.P99, a.Solve.P99, "%.1f")
 	row("bits mean", u.BitsMean, a.BitsMean, "%.2f")
 	fmt.Fprintf(tw, "bits min-max\t%d-%d\t%d-%d\t\t\n", u.BitsMin, u.BitsMax, a.BitsMin, a.BitsMax)
-	row("client hash rate MH/s", u.HashRate/1e6, a.HashRate/1e6, "%.2f")
+	if r.alg() == hashcash.Equix {
+		row("client solutions/s", u.HashRate, a.HashRate, "%.1f")
+	} else {
+		row("client hash rate MH/s", u.HashRate/1e6, a.HashRate/1e6, "%.2f")
+	}
 	tw.Flush()
 	fmt.Fprintln(w, "normalized = wait + the session's attempts at the calibrated hash rate (what the server imposed, free of CPU contention)")
 	if len(u.Failures)+len(a.Failures) > 0 {

@@ -78,8 +78,8 @@ type target struct {
 // attackers and take the last readings.
 func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error) {
 	rep := newReport(cfg)
-	rep.HashRate = calibrate(ctx, cfg.Calibrate)
-	log.Info("hash rate of one solver goroutine", zap.Float64("MH/s", rep.HashRate/1e6))
+	rep.HashRate = calibrate(ctx, cfg.Calibrate, rep.alg())
+	log.Info("hash rate of one solver goroutine", zap.Stringer("alg", rep.alg()), zap.String("rate", rep.rate(rep.HashRate)))
 	if cfg.Baseline {
 		b, err := runBaseline(ctx, cfg, log, rep.HashRate)
 		rep.Baseline = b
@@ -162,7 +162,7 @@ func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(
 	if cfg.Spawn == "" {
 		return t, func() {}, nil
 	}
-	c, err := spawnServer(ctx, log, cfg, nil)
+	c, err := spawnServer(ctx, log, cfg, []string{"-alg", cfg.alg().String()})
 	if err != nil {
 		return t, nil, err
 	}
@@ -301,14 +301,15 @@ func rampUp(ctx context.Context, cfg config, sl *attack) {
 	}
 }
 
-// calibrate measures the hash rate of one solver goroutine for d, on a
-// challenge no one can solve in that time. It divides by the
-// CPU time this process used, not the wall time, so that other load on the
-// machine does not lower the figure; 0 when that is not readable.
-func calibrate(ctx context.Context, d time.Duration) float64 {
+// calibrate measures the hash rate (Equi-X: solutions/s) of one solver
+// goroutine for alg for d, on a challenge no one can solve in that time. It
+// divides by the CPU time this process used, not the wall time, so that
+// other load on the machine does not lower the figure; 0 when that is not
+// readable.
+func calibrate(ctx context.Context, d time.Duration, alg hashcash.Alg) float64 {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	prefix := "1:60:" + time.Now().UTC().Format("060102150405") + ":calibrate@loadgen:sha256:" +
+	prefix := "1:60:" + time.Now().UTC().Format("060102150405") + ":calibrate@loadgen:" + alg.Ext() + ":" +
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:"
 	before, err := readProc(os.Getpid())
 	if err != nil {
