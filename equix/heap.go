@@ -78,6 +78,5 @@ type Solver struct {
 // NewSolver allocates a Solver.
 func NewSolver() *Solver { return new(Solver) }
 
-func (s *Solver) data1(b, i int) uint64 { return s.shared[b][i] }
 func (s *Solver) pair3(b, i int) uint32 { return uint32(s.shared[b][i]) }
 func (s *Solver) data3(b, i int) uint64 { return s.shared[b][i] >> 32 }

@@ -2,6 +2,7 @@ package equix
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -262,4 +263,55 @@ func TestReferenceNonces(t *testing.T) {
 	require.ErrorIs(t, err, ErrChallenge)
 	require.Empty(t, got)
 	require.ErrorIs(t, Verify(nonce(1529), referenceNonces[0][0]), ErrChallenge)
+}
+
+// TestSolveAndVerifyConcurrently runs Solvers, the pooled Solve and Verify
+// on several goroutines at once against one vector each (run under -race).
+func TestSolveAndVerifyConcurrently(t *testing.T) {
+	cases := []int{2, 3, 8, 9} // zzz, rrr, a, abc
+	errs := make([]error, len(cases))
+	got := make([][]Solution, len(cases))
+	var wg sync.WaitGroup
+	for k, vi := range cases {
+		wg.Go(func() {
+			challenge := []byte(torVectors[vi].challenge)
+			var sols []Solution
+			var err error
+			if k%2 == 0 {
+				sols, err = NewSolver().Solve(challenge, nil)
+			} else {
+				sols, err = Solve(challenge)
+			}
+			for _, sol := range sols {
+				if err == nil {
+					err = Verify(challenge, sol)
+				}
+			}
+			got[k], errs[k] = sols, err
+		})
+	}
+	wg.Wait()
+	for k, vi := range cases {
+		require.NoError(t, errs[k])
+		require.Equal(t, torVectors[vi].want, got[k], torVectors[vi].challenge)
+	}
+}
+
+func TestSolveContextWithHashX(t *testing.T) {
+	n := uint32(0)
+	next := func() ([]byte, bool) {
+		n++
+		return nonce(n - 1), n <= 20
+	}
+	// Accept a solution of the third challenge offered that has any.
+	var seen [][]byte
+	accept := func(challenge []byte, s Solution) bool {
+		if len(seen) == 0 || string(seen[len(seen)-1]) != string(challenge) {
+			seen = append(seen, challenge)
+		}
+		return len(seen) == 3
+	}
+	challenge, sol, err := SolveContext(t.Context(), 2, next, accept)
+	require.NoError(t, err)
+	require.NoError(t, Verify(challenge, sol))
 }
