@@ -48,7 +48,7 @@
 // solution that equix.Verify refuses are all [ErrBits]. [Minter.Verify]
 // checks the effort hash before the Equi-X solution, and that last of all.
 //
-//	1:3:261203084400:127.0.0.1@powtcp:equix:<rand, 40 characters>:<counter, 32 characters>
+//	1:1:261203101257:127.0.0.1@powtcp:equix:zPP7bw0ldQ8UexcjH0YHRwi938NIUO7o+MflANir:AAAAAAAAAADuU2lrTYwvwxQzN2/YDjTJ
 //
 // A challenge (or prefix) is a stamp without its counter, ending in ':'.
 // The server sends one; the client finds a counter with [Solve] and sends

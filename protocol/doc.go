@@ -21,6 +21,12 @@
 // prefix such that the hash of the whole stamp starts with the prefix's
 // number of zero bits, and sends the stamp back.
 //
+// A challenge whose ext field is "equix" asks for Equi-X instead: the
+// counter is 32 characters of base64 (no padding) of an 8-byte nonce and a
+// 16-byte Equi-X solution of the challenge prefix || nonce, and the SHA-256
+// of the whole stamp must have the bits; a wrong one is bad-solution.
+// PROTOCOL.md, "Equi-X stamps", has the details and an example.
+//
 // A challenge is not tied to its connection: a client that cannot answer
 // within the window closes, finishes solving, connects again from the same
 // address within the challenge's lifetime, sends the SOLUTION of the first

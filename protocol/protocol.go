@@ -41,7 +41,7 @@ type Code string
 const (
 	CodeMalformed     Code = "malformed"      // the line is not a SOLUTION line, too long, not UTF-8, or the stamp's syntax is wrong
 	CodeVersion       Code = "version"        // the peer speaks another protocol version
-	CodeBadSolution   Code = "bad-solution"   // the stamp's hash has fewer leading zero bits than the challenge asked for
+	CodeBadSolution   Code = "bad-solution"   // the stamp's hash has fewer leading zero bits than the challenge asked for, or its Equi-X solution is invalid
 	CodeWrongAlg      Code = "wrong-alg"      // the stamp names another hash algorithm than the server's
 	CodeForged        Code = "forged"         // the stamp is not a challenge this server issued, or a field was changed
 	CodeWrongResource Code = "wrong-resource" // the stamp was issued to another client address or server
