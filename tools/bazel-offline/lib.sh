@@ -118,9 +118,19 @@ mount_system() {
   cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 }
 
-# mount_same DIR: bind-mount host DIR into the chroot at the same path.
+# mount_same DIR: bind-mount host DIR into the chroot at the same path. A
+# mount left by an earlier run whose DIR was since deleted and made again (CI
+# clones afresh into the same path) still shows the old, deleted directory:
+# Bazel's client then fails in getcwd(). Such a stale mount is detached first.
 mount_same() {
-  mnt "$ROOT$1" --bind "$1"
+  local t=$ROOT$1
+  if mountpoint -q "$t"; then
+    if [ "$(stat -c %d:%i "$t")" != "$(stat -c %d:%i "$1")" ] ||
+       findmnt -n -o FSROOT --mountpoint "$t" | grep -q '//deleted$'; then
+      umount -l "$t"
+    fi
+  fi
+  mnt "$t" --bind "$1"
 }
 
 # in_root CMD...: run CMD in the chroot with a clean environment.
