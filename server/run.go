@@ -22,96 +22,43 @@ import (
 	"github.com/powtcp/powtcp/server/redisstore"
 )
 
-// run serves until ctx is done, then shuts down gracefully.
+// run serves until ctx is done, then shuts down gracefully. In order:
+// the engine and its dependencies, the protocol listener, the admin
+// listener, serving, shutdown.
 func run(ctx context.Context, cfg config) error {
 	log, err := newLogger(cfg.LogFormat, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-
 	if cfg.fdNote != "" {
 		log.Warn(cfg.fdNote)
 	}
-	if cfg.QuotesFile != "" {
-		q, err := quotes.Load(cfg.QuotesFile)
-		if err != nil {
-			return err
-		}
-		cfg.Server.Quotes = q
-	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if cfg.SpentStore != "memory" {
-		store, warn, err := redisstore.New(ctx, redisstore.Config{
-			URL: cfg.SpentStore, Timeout: cfg.StoreTimeout, PerOwner: cfg.Server.ReplayShare(), TTL: cfg.Server.ChallengeTTL,
-		}, reg)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		if warn != "" {
-			log.Warn(warn)
-		}
-		cfg.Server.Spent = store
-	}
-	if cfg.fdBudget > 0 {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "powtcp_fd_budget",
-			Help: "File descriptors client connections may use: RLIMIT_NOFILE less a reserve; -max-conns fits under it. Compare with process_open_fds.",
-		}, func() float64 { return float64(cfg.fdBudget) }))
-	}
-	srv, err := powserver.New(cfg.Server, log, reg)
+	srv, closeStore, err := newServer(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 
-	// No TCP keep-alive on protocol connections: a session lives for
-	// milliseconds to seconds and every phase has a deadline, so the probes
-	// would never fire, and enabling them costs setsockopt calls on every
-	// accepted connection.
-	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	ln, err := listen(ctx, cfg)
 	if err != nil {
 		return err
-	}
-	if cfg.ProxyProtocol {
-		ln = proxyListener(ln, cfg.TrustedProxies, cfg.ProxyTimeout)
-	}
-	if cfg.AddrFile != "" {
-		if err := writeFileAtomic(cfg.AddrFile, ln.Addr().String()+"\n"); err != nil {
-			ln.Close()
-			return fmt.Errorf("-addr-file: %w", err)
-		}
 	}
 	log.Info("listening", zap.Stringer("addr", ln.Addr()), zap.Int("difficulty", cfg.Server.Difficulty),
 		zap.Int("max_conns", cfg.Server.MaxConns), zap.Bool("shared_spent_store", cfg.Server.Spent != nil),
 		zap.Stringer("alg", cfg.Server.Alg), zap.Bool("shared_key", cfg.Server.Key != nil))
 
-	var admin *http.Server
-	var adminDone chan error // nil, never ready, without an admin server
-	if cfg.AdminAddr != "" {
-		aln, err := net.Listen("tcp", cfg.AdminAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("admin listener: %w", err)
-		}
-		admin = &http.Server{
-			Handler:           powserver.AdminHandler(srv, reg, cfg.Pprof),
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       10 * time.Second,
-			WriteTimeout:      60 * time.Second, // pprof profiles take 30s by default
-			IdleTimeout:       60 * time.Second,
-			ErrorLog:          zap.NewStdLog(log.Named("admin")),
-		}
-		log.Info("admin listening", zap.Stringer("addr", aln.Addr()), zap.Bool("pprof", cfg.Pprof))
-		adminDone = make(chan error, 1)
-		go func() { adminDone <- admin.Serve(aln) }()
+	admin, adminDone, err := startAdmin(cfg, srv, reg, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ctx, ln) }()
-
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -138,6 +85,94 @@ func run(ctx context.Context, cfg config) error {
 	log.Info("stopped", zap.Duration("shutdown", time.Since(start)), zap.NamedError("shutdown_error", shutdownErr),
 		zap.Any("summary", srv.Summary()))
 	return serveErr
+}
+
+// newServer builds the engine from cfg: quotes, the spent store (a Redis
+// one, whose close function it returns, unless -spent-store is memory) and
+// the descriptor-budget gauge.
+func newServer(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus.Registry) (*powserver.Server, func(), error) {
+	closeStore := func() {}
+	if cfg.QuotesFile != "" {
+		q, err := quotes.Load(cfg.QuotesFile)
+		if err != nil {
+			return nil, closeStore, err
+		}
+		cfg.Server.Quotes = q
+	}
+	if cfg.SpentStore != "memory" {
+		store, warn, err := redisstore.New(ctx, redisstore.Config{
+			URL: cfg.SpentStore, Timeout: cfg.StoreTimeout, PerOwner: cfg.Server.ReplayShare(), TTL: cfg.Server.ChallengeTTL,
+		}, reg)
+		if err != nil {
+			return nil, closeStore, err
+		}
+		closeStore = func() { store.Close() }
+		if warn != "" {
+			log.Warn(warn)
+		}
+		cfg.Server.Spent = store
+	}
+	if cfg.fdBudget > 0 {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "powtcp_fd_budget",
+			Help: "File descriptors client connections may use: RLIMIT_NOFILE less a reserve; -max-conns fits under it. Compare with process_open_fds.",
+		}, func() float64 { return float64(cfg.fdBudget) }))
+	}
+	srv, err := powserver.New(cfg.Server, log, reg)
+	if err != nil {
+		closeStore()
+		return nil, func() {}, err
+	}
+	return srv, closeStore, nil
+}
+
+// listen opens the protocol listener (behind the PROXY protocol reader
+// when configured) and writes -addr-file.
+func listen(ctx context.Context, cfg config) (net.Listener, error) {
+	// No TCP keep-alive on protocol connections: a session lives for
+	// milliseconds to seconds and every phase has a deadline, so the probes
+	// would never fire, and enabling them costs setsockopt calls on every
+	// accepted connection.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ProxyProtocol {
+		ln = proxyListener(ln, cfg.TrustedProxies, cfg.ProxyTimeout)
+	}
+	if cfg.AddrFile != "" {
+		if err := writeFileAtomic(cfg.AddrFile, ln.Addr().String()+"\n"); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("-addr-file: %w", err)
+		}
+	}
+	return ln, nil
+}
+
+// startAdmin serves /metrics, /healthz, /readyz (and pprof when enabled)
+// on -admin-addr. Without one it returns a nil server and a nil channel,
+// which is never ready.
+func startAdmin(cfg config, srv *powserver.Server, reg *prometheus.Registry, log *zap.Logger) (*http.Server, chan error, error) {
+	if cfg.AdminAddr == "" {
+		return nil, nil, nil
+	}
+	aln, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin listener: %w", err)
+	}
+	admin := &http.Server{
+		Handler:           powserver.AdminHandler(srv, reg, cfg.Pprof),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      60 * time.Second, // pprof profiles take 30s by default
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("admin")),
+	}
+	log.Info("admin listening", zap.Stringer("addr", aln.Addr()), zap.Bool("pprof", cfg.Pprof))
+	done := make(chan error, 1)
+	go func() { done <- admin.Serve(aln) }()
+	return admin, done, nil
 }
 
 // newLogger builds the zap logger: JSON, or console when stderr is a
