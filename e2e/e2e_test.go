@@ -20,7 +20,6 @@ import (
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/redistest"
 	"github.com/powtcp/powtcp/protocol"
-	"github.com/powtcp/powtcp/quotes"
 )
 
 // TestClient runs the client binary against the server binary: honest
@@ -28,10 +27,7 @@ import (
 // the exit code tells which.
 func TestClient(t *testing.T) {
 	s := startServer(t)
-	known := map[string]bool{}
-	for _, q := range quotes.Default().All() {
-		known[q.String()] = true
-	}
+	known := knownQuotes()
 
 	tests := []struct {
 		name       string
@@ -68,22 +64,9 @@ func TestClient(t *testing.T) {
 	}
 
 	t.Run("json reports", func(t *testing.T) {
-		code, stdout, stderr := runClient(t, "-addr", s.addr, "-timeout", "30s", "-json", "-n", "2")
-		require.Equal(t, 0, code, "exit code; stderr:\n%s", stderr)
-		dec := json.NewDecoder(strings.NewReader(stdout))
-		for i := range 2 {
-			var rep struct {
-				Session int    `json:"session"`
-				Quote   string `json:"quote"`
-				Bits    int    `json:"bits"`
-				Error   string `json:"error"`
-			}
-			require.NoError(t, dec.Decode(&rep), "report %d of:\n%s", i, stdout)
-			assert.Empty(t, rep.Error)
-			assert.True(t, known[rep.Quote], "%q is not a quote of the collection", rep.Quote)
+		for _, rep := range fetchReports(t, s.addr, 2) {
 			assert.Equal(t, difficulty, rep.Bits, "difficulty the server asked for")
 		}
-		assert.False(t, dec.More(), "more than 2 reports:\n%s", stdout)
 	})
 
 	assert.Equal(t, map[string]int{"served": 1 + 4 + 2, "bad-solution": 1, "forged": 1}, s.stop(t))

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
-	"github.com/powtcp/powtcp/quotes"
 )
 
 // equixDifficulty is the Equi-X servers' difficulty: about two Equi-X
@@ -24,27 +22,10 @@ const equixDifficulty = "2"
 // the client's -mode and by hand, are refused with their codes.
 func TestEquix(t *testing.T) {
 	s := startServer(t, "-alg", "equix", "-difficulty", equixDifficulty)
-	known := map[string]bool{}
-	for _, q := range quotes.Default().All() {
-		known[q.String()] = true
-	}
+	known := knownQuotes()
 
 	t.Run("valid", func(t *testing.T) {
-		code, stdout, stderr := runClient(t, "-addr", s.addr, "-timeout", "30s", "-json", "-n", "2")
-		require.Equal(t, 0, code, "exit code; stderr:\n%s", stderr)
-		dec := json.NewDecoder(strings.NewReader(stdout))
-		for i := range 2 {
-			var rep struct {
-				Quote    string  `json:"quote"`
-				Alg      string  `json:"alg"`
-				Bits     int     `json:"bits"`
-				Attempts uint64  `json:"attempts"`
-				HashRate float64 `json:"hash_rate"`
-				Error    string  `json:"error"`
-			}
-			require.NoError(t, dec.Decode(&rep), "report %d of:\n%s", i, stdout)
-			assert.Empty(t, rep.Error)
-			assert.True(t, known[rep.Quote], "%q is not a quote of the collection", rep.Quote)
+		for _, rep := range fetchReports(t, s.addr, 2) {
 			assert.Equal(t, "equix", rep.Alg)
 			assert.Equal(t, equixDifficulty, strconv.Itoa(rep.Bits))
 			assert.Positive(t, rep.Attempts, "Equi-X solutions tried")

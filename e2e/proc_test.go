@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/proc"
 	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/quotes"
 )
 
 // Limits that keep a broken binary from hanging the test. They are far
@@ -163,6 +166,46 @@ func runBinary(t *testing.T, argv []string) (code int, stdout, stderr string) {
 		require.NoError(t, err, "run %s", argv[0])
 	}
 	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+}
+
+// clientReport is one line of the client's -json output.
+type clientReport struct {
+	Session  int     `json:"session"`
+	Quote    string  `json:"quote"`
+	Alg      string  `json:"alg"`
+	Bits     int     `json:"bits"`
+	Attempts uint64  `json:"attempts"`
+	HashRate float64 `json:"hash_rate"`
+	Error    string  `json:"error"`
+}
+
+// fetchReports runs the client for n sessions against addr with -json and
+// returns its n reports, each checked to be a success with a quote of the
+// collection.
+func fetchReports(t *testing.T, addr string, n int) []clientReport {
+	t.Helper()
+	code, stdout, stderr := runClient(t, "-addr", addr, "-timeout", "30s", "-json", "-n", strconv.Itoa(n))
+	require.Equal(t, 0, code, "exit code; stderr:\n%s", stderr)
+	known := knownQuotes()
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	reps := make([]clientReport, n)
+	for i := range reps {
+		require.NoError(t, dec.Decode(&reps[i]), "report %d of:\n%s", i, stdout)
+		assert.Empty(t, reps[i].Error)
+		assert.True(t, known[reps[i].Quote], "%q is not a quote of the collection", reps[i].Quote)
+	}
+	assert.False(t, dec.More(), "more than %d reports:\n%s", n, stdout)
+	return reps
+}
+
+// knownQuotes is the set of the default collection's quotes as the client
+// prints them.
+func knownQuotes() map[string]bool {
+	known := map[string]bool{}
+	for _, q := range quotes.Default().All() {
+		known[q.String()] = true
+	}
+	return known
 }
 
 // conn is a protocol connection of the test's own.

@@ -237,6 +237,15 @@ func TestCraft(t *testing.T) {
 		go srv.Serve(t.Context(), ln)
 		return ln.Addr().String()
 	}()
+	checkCraft(t, addr)
+	_, ok := craft("short", "1:0:261125233616:127.0.0.2@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5:")
+	assert.False(t, ok, "no short work at 0 bits")
+}
+
+// checkCraft sends each kind of crafted wrong answer to the server at addr
+// and checks the error it answers with.
+func checkCraft(t *testing.T, addr string) {
+	t.Helper()
 	ip := newAddrAlloc(firstAttacker).take(1)[0]
 	for _, tt := range []struct{ give, want string }{
 		{"short", "bad-solution"}, {"forged-mac", "forged"}, {"forged-bits", "forged"}, {"madeup", "forged"},
@@ -253,8 +262,6 @@ func TestCraft(t *testing.T) {
 			assert.Equal(t, tt.want, classifyLine(l, err), "reply %q", l)
 		})
 	}
-	_, ok := craft("short", "1:0:261125233616:127.0.0.2@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5:")
-	assert.False(t, ok, "no short work at 0 bits")
 }
 
 func TestParseConfig(t *testing.T) {

@@ -126,27 +126,48 @@ func prepareExpired(ctx context.Context, ips []netip.Addr, addr string, ttl time
 	return out, nil
 }
 
+// replayMargin is how long before its expiry a replay seed is retired.
+const replayMargin = 500 * time.Millisecond
+
 // seedBox holds the seeds the wrong-work senders use.
 type seedBox struct {
 	mu      sync.Mutex
-	replay  *seed // redeemed once; replayed until shortly before it expires
+	replay  *seed         // redeemed once; replayed until replayMargin before it expires
+	renewed chan struct{} // closed (and replaced) when replay is
 	expired []seed
 }
 
 func (b *seedBox) setReplay(s seed) {
 	b.mu.Lock()
 	b.replay = &s
+	if b.renewed != nil {
+		close(b.renewed)
+		b.renewed = nil
+	}
 	b.mu.Unlock()
 }
 
-// replayable returns the current replay seed while it is fresh enough.
-func (b *seedBox) replayable(now time.Time) *seed {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.replay == nil || now.After(b.replay.expires.Add(-500*time.Millisecond)) {
-		return nil
+// waitReplayable returns the current replay seed while it is fresh
+// enough, and waits for the next one when there is none (before the first
+// one is redeemed, or while the next is solved); nil when ctx ends first.
+func (b *seedBox) waitReplayable(ctx context.Context) *seed {
+	for {
+		b.mu.Lock()
+		if sd := b.replay; sd != nil && !time.Now().After(sd.expires.Add(-replayMargin)) {
+			b.mu.Unlock()
+			return sd
+		}
+		if b.renewed == nil {
+			b.renewed = make(chan struct{})
+		}
+		ch := b.renewed
+		b.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ch:
+		}
 	}
-	return b.replay
 }
 
 // expiredNow returns a seed that has expired, if any.
@@ -172,6 +193,7 @@ func wrongWork(ctx context.Context, wg *sync.WaitGroup, a *attack, ips, seedIPs 
 	a.expect["seed"] = []string{"quote"}
 	wg.Go(func() {
 		for i := 0; ctx.Err() == nil; i++ {
+			started := time.Now()
 			lc, sd, err := solveSeed(ctx, seedIPs[i%len(seedIPs)], a.addr, ttl)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -194,7 +216,9 @@ func wrongWork(ctx context.Context, wg *sync.WaitGroup, a *attack, ips, seedIPs 
 			}
 			a.legit.Add(1) // an honest redemption, not a wrong answer
 			box.setReplay(sd)
-			pause(ctx, time.Until(sd.expires.Add(-time.Second)))
+			// The next seed is due before this one retires: start on it
+			// twice the last solve's time ahead.
+			pause(ctx, time.Until(sd.expires.Add(-replayMargin-2*time.Since(started))))
 		}
 	})
 	for w := range workers {
@@ -204,9 +228,12 @@ func wrongWork(ctx context.Context, wg *sync.WaitGroup, a *attack, ips, seedIPs 
 				ip, stamp := ips[i%len(ips)], ""
 				switch kind {
 				case "replayed", "stolen":
-					sd := box.replayable(time.Now())
+					// Waiting rather than skipping makes every round of
+					// the kinds include these two, however slow the seed's
+					// solve (Equi-X on a loaded machine).
+					sd := box.waitReplayable(ctx)
 					if sd == nil {
-						continue
+						return
 					}
 					stamp = sd.stamp
 					if kind == "replayed" {
