@@ -29,7 +29,7 @@ var hashxSalt = [16]byte{'H', 'a', 's', 'h', 'X', ' ', 'v', '1'}
 //
 // Its cost is one BLAKE2b-512 of the seed (salted), the program generator
 // (about 600 SipHash-1-3 blocks and a simulated schedule for 512
-// instructions) and one allocation of about 4 KiB.
+// instructions) and one allocation of about 16 KiB (the decoded program).
 func New(seed []byte) (*HashX, error) {
 	var s blake2bState
 	s.init(&blake2bParams{size: 64, salt: hashxSalt})

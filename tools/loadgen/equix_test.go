@@ -64,3 +64,9 @@ func TestCraftEquix(t *testing.T) {
 	addr := startEquixServer(t)
 	checkCraft(t, addr)
 }
+
+// TestCalibrateEquix: a calibration too short for one Equi-X solve
+// measures again for longer instead of reporting a rate of 0.
+func TestCalibrateEquix(t *testing.T) {
+	assert.Positive(t, calibrate(t.Context(), time.Millisecond, hashcash.Equix))
+}

@@ -305,21 +305,38 @@ func rampUp(ctx context.Context, cfg config, sl *attack) {
 // goroutine for alg for d, on a challenge no one can solve in that time. It
 // divides by the CPU time this process used, not the wall time, so that
 // other load on the machine does not lower the figure; 0 when that is not
-// readable.
+// readable. When d was too short to count a single attempt (an Equi-X
+// solve takes about 0.1 s, and longer on a loaded machine), it measures
+// again for twice as long, up to maxCalibrate.
 func calibrate(ctx context.Context, d time.Duration, alg hashcash.Alg) float64 {
+	for {
+		rate, attempts, ok := calibrateFor(ctx, d, alg)
+		if !ok || attempts > 0 || d >= maxCalibrate || ctx.Err() != nil {
+			return rate
+		}
+		d *= 2
+	}
+}
+
+// maxCalibrate bounds calibrate's retries.
+const maxCalibrate = 16 * time.Second
+
+// calibrateFor is one measurement of calibrate's: the rate and the
+// attempts it counted; ok is false when the CPU time is not readable.
+func calibrateFor(ctx context.Context, d time.Duration, alg hashcash.Alg) (rate float64, attempts uint64, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	prefix := "1:60:" + time.Now().UTC().Format("060102150405") + ":calibrate@loadgen:" + alg.Ext() + ":" +
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA:"
 	before, err := readProc(os.Getpid())
 	if err != nil {
-		return 0
+		return 0, 0, false
 	}
 	res, _ := hashcash.Solve(ctx, prefix, hashcash.SolveOptions{Workers: 1})
 	after, err := readProc(os.Getpid())
 	if err != nil {
-		return 0
+		return 0, 0, false
 	}
 	cpu := (after.CPU - before.CPU).Seconds()
-	return ratio(float64(res.Attempts), max(cpu, res.Elapsed.Seconds()/4))
+	return ratio(float64(res.Attempts), max(cpu, res.Elapsed.Seconds()/4)), res.Attempts, true
 }
