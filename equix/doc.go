@@ -50,4 +50,8 @@
 // A verify is one HashX program and 8 evaluations; an out-of-order
 // solution is refused in 5 ns without hashing. Solutions average about 2
 // per challenge (1,951 over nonces 0..999).
+//
+// The solver's rounds, like HashX's inner loops, are hidden from the race
+// detector (//go:norace; see package hashx for why): they work on one
+// Solver's tables, and a Solver belongs to one goroutine at a time.
 package equix

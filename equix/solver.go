@@ -36,6 +36,8 @@ func (s *Solver) solve(h hasher, dst []Solution) []Solution {
 }
 
 // hashAll is round 0: every index's value, by its low 8 bits.
+//
+//go:norace
 func (s *Solver) hashAll(h hasher) {
 	s.count1 = [numCoarse]uint16{}
 	for i := range indexSpace {
@@ -62,6 +64,8 @@ func carry(b int) uint64 {
 
 // fill adds item i of a complementary bucket, whose value is v, to the fine
 // table; false if its fine bucket is full.
+//
+//go:norace
 func (f *fineTable) fill(i int, v uint64) bool {
 	fb := v & fineMask
 	n := f.counts[fb]
@@ -73,6 +77,7 @@ func (f *fineTable) fill(i int, v uint64) bool {
 	return true
 }
 
+//go:norace
 func (s *Solver) round1() {
 	s.count2 = [numCoarse]uint16{}
 	for b := 0; b <= numCoarse/2; b++ {
@@ -92,6 +97,8 @@ func (s *Solver) round1() {
 }
 
 // pairs1 pairs stage-1 item i of bucket b with the fine table's items.
+//
+//go:norace
 func (s *Solver) pairs1(b, i int) {
 	c := complement(b)
 	v := s.shared[b][i] + carry(b)
@@ -109,6 +116,7 @@ func (s *Solver) pairs1(b, i int) {
 	}
 }
 
+//go:norace
 func (s *Solver) round2() {
 	s.count3 = [numCoarse]uint16{}
 	for b := 0; b <= numCoarse/2; b++ {
@@ -128,6 +136,8 @@ func (s *Solver) round2() {
 }
 
 // pairs2 pairs stage-2 item i of bucket b with the fine table's items.
+//
+//go:norace
 func (s *Solver) pairs2(b, i int) {
 	c := complement(b)
 	v := s.data2[b][i] + carry(b)
@@ -146,6 +156,7 @@ func (s *Solver) pairs2(b, i int) {
 	}
 }
 
+//go:norace
 func (s *Solver) round3(dst []Solution) []Solution {
 	found := 0
 	for b := 0; b <= numCoarse/2; b++ {
@@ -173,6 +184,8 @@ func (s *Solver) round3(dst []Solution) []Solution {
 
 // pairs3 pairs stage-3 item i of bucket b with the fine table's items,
 // appending each solution, until there are MaxSolutions.
+//
+//go:norace
 func (s *Solver) pairs3(b, i int, dst []Solution, found int) ([]Solution, int) {
 	c := complement(b)
 	v := s.data3(b, i) + carry(b)

@@ -129,6 +129,7 @@ type generator struct {
 	ports     [portMapSize][3]bool // [cycle][P0, P1, P5] in use
 }
 
+//go:norace
 func (g *generator) selectTemplate(lastGroup int, attempt int) *template {
 	switch programLayout[g.subCycle%36] {
 	case itemMul:
@@ -166,6 +167,7 @@ func (g *generator) branchMask() uint32 {
 	return mask
 }
 
+//go:norace
 func (g *generator) fromTemplate(t *template, in *genInstr) {
 	in.op = t.op
 	if t.immMask != 0 {
@@ -204,6 +206,8 @@ func b2u(b bool) uint {
 }
 
 // readyRegs is the set of registers whose values are ready at cycle.
+//
+//go:norace
 func (g *generator) readyRegs(cycle int) uint {
 	var m uint
 	for i := range 8 {
@@ -215,6 +219,8 @@ func (g *generator) readyRegs(cycle int) uint {
 // selectRegister picks a register from the set m as the reference picks
 // from its ascending list of candidates: none if m is empty, the only one
 // without a draw, else the (u32 % count)-th.
+//
+//go:norace
 func (g *generator) selectRegister(m uint) (int, bool) {
 	n := bits.OnesCount8(uint8(m))
 	switch n {
@@ -240,6 +246,7 @@ func fastMod(x uint32, n int) uint32 {
 	return uint32(hi)
 }
 
+//go:norace
 func (g *generator) selectDestination(t *template, in *genInstr, cycle int) bool {
 	m := g.readyRegs(cycle)
 	if t.distinct && in.src >= 0 {
@@ -263,6 +270,7 @@ func (g *generator) selectDestination(t *template, in *genInstr, cycle int) bool
 	return ok
 }
 
+//go:norace
 func (g *generator) selectSource(t *template, in *genInstr, cycle int) bool {
 	m := g.readyRegs(cycle)
 	// With only two registers ready for ADD_RS and one of them r5, r5 must
@@ -285,6 +293,8 @@ func (g *generator) selectSource(t *template, in *genInstr, cycle int) bool {
 
 // scheduleUop finds the first cycle from cycle on with a free port for uop,
 // trying P5, then P0, then P1, or -1.
+//
+//go:norace
 func (g *generator) scheduleUop(uop uint8, cycle int, commit bool) int {
 	for ; cycle < portMapSize; cycle++ {
 		p := &g.ports[cycle]
@@ -310,6 +320,7 @@ func (g *generator) scheduleUop(uop uint8, cycle int, commit bool) int {
 	return -1
 }
 
+//go:norace
 func (g *generator) scheduleInstr(t *template, commit bool) int {
 	if t.uop2 == portNone {
 		return g.scheduleUop(t.uop1, g.cycle, commit)
@@ -332,6 +343,8 @@ func (g *generator) scheduleInstr(t *template, commit bool) int {
 // generate fills p from the key's random stream and reports whether the
 // program meets the reference's requirements (code size 512, 192
 // multiplications, latency 195 cycles).
+//
+//go:norace
 func generate(key *sipState, p *program) bool {
 	var g generator
 	g.rng.init(key)

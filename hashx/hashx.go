@@ -53,6 +53,8 @@ func New(seed []byte) (*HashX, error) {
 
 // run computes the final register state for input: the SipHash expansion
 // of input, the program, the key addition and one SipRound per half.
+//
+//go:norace
 func (h *HashX) run(input uint64, r *[8]uint64) {
 	siphash24CtrState512(&h.keys, input, r)
 	h.prog.execute(r)

@@ -55,6 +55,8 @@ func ctl(kind uint64, dst, src int, rot uint32) uint64 {
 }
 
 // add appends the generator's instruction in.
+//
+//go:norace
 func (p *program) add(in *genInstr) {
 	var e instr
 	signExt := uint64(int64(int32(in.imm)))
@@ -97,6 +99,8 @@ func smulh(a, b uint64) uint64 {
 // branch tests the low 32 bits of the latest high multiplication against
 // its mask and, at most once per run, jumps back to just after the
 // preceding TARGET.
+//
+//go:norace
 func (p *program) execute(r *[8]uint64) {
 	code := p.code[:p.n]
 	jump, result := run(code, r, 0, true)
@@ -109,6 +113,8 @@ func (p *program) execute(r *[8]uint64) {
 // multiplication's low half. With branches, it stops at the first branch
 // taken and returns where to resume (and result then); otherwise branches
 // are no-ops and it returns -1.
+//
+//go:norace
 func run(code []instr, r *[8]uint64, result uint32, branches bool) (int, uint32) {
 	for i := range code {
 		in := code[i]

@@ -29,6 +29,8 @@ func sipRound(v0, v1, v2, v3 uint64) (uint64, uint64, uint64, uint64) {
 // siphash13Ctr is the reference's hashx_siphash13_ctr: SipHash-1-3 of one
 // 64-bit word, keyed by a full state rather than a 128-bit key. It drives
 // the program generator's random number stream.
+//
+//go:norace
 func siphash13Ctr(input uint64, k *sipState) uint64 {
 	v0, v1, v2, v3 := k.v0, k.v1, k.v2, k.v3^input
 	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
@@ -43,6 +45,8 @@ func siphash13Ctr(input uint64, k *sipState) uint64 {
 // siphash24CtrState512 is the reference's hashx_siphash24_ctr_state512: a
 // SipHash-2-4-like expansion of one 64-bit input into the eight registers a
 // program starts with.
+//
+//go:norace
 func siphash24CtrState512(k *sipState, input uint64, r *[8]uint64) {
 	v0, v1, v2, v3 := k.v0, k.v1^0xee, k.v2, k.v3^input
 	v0, v1, v2, v3 = sipRound(v0, v1, v2, v3)
@@ -79,6 +83,7 @@ func (g *sipRNG) init(key *sipState) {
 	*g = sipRNG{key: *key}
 }
 
+//go:norace
 func (g *sipRNG) u8() uint8 {
 	if g.count8 == 0 {
 		g.buf8 = siphash13Ctr(g.counter, &g.key)
@@ -89,6 +94,7 @@ func (g *sipRNG) u8() uint8 {
 	return uint8(g.buf8 >> (g.count8 * 8))
 }
 
+//go:norace
 func (g *sipRNG) u32() uint32 {
 	if g.count32 == 0 {
 		g.buf32 = siphash13Ctr(g.counter, &g.key)
