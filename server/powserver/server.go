@@ -5,7 +5,6 @@
 package powserver
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -41,7 +40,7 @@ type Server struct {
 	quotes  *quotes.Collection
 	metrics *metrics
 
-	readers     sync.Pool // of *protocol.Reader
+	inboxes     inboxes
 	shutdown    atomic.Bool
 	panicLogged atomic.Bool    // the first session panic was logged with its stack
 	wg          sync.WaitGroup // Serve loops and sessions
@@ -90,7 +89,6 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		adm:       newAdmission(cfg, log, m),
 		listeners: map[net.Listener]struct{}{},
 	}
-	s.readers.New = func() any { return protocol.NewReader(nil) }
 	if s.quotes == nil {
 		s.quotes = quotes.Default()
 	}
@@ -239,7 +237,6 @@ type session struct {
 	pr       price
 	resource string
 	start    time.Time
-	first    [1]byte // the answer's first byte, where waitReadable reads it
 }
 
 // handle runs a connection's first half: the PROXY header (if any),
@@ -307,8 +304,11 @@ func (s *Server) await(ss *session) {
 	// The wait is the only call made from here before the answer arrives,
 	// and this frame is small: what a silent handshake holds is this
 	// frame and the runtime's, within the first 2 KiB of stack.
-	n, err := waitReadable(ss.conn, &ss.first)
-	outcome, detail := s.answer(ss, n, err)
+	in, err := waitAnswer(ss.conn, &s.inboxes)
+	if in != nil {
+		defer s.inboxes.put(in)
+	}
+	outcome, detail := s.answer(ss, in, err)
 	s.end(ss, outcome, detail)
 }
 
@@ -339,10 +339,10 @@ func (s *Server) end(ss *session, outcome, detail string) {
 	}
 }
 
-// answer takes what waitReadable returned, reads and checks the answer
+// answer takes what waitAnswer returned, reads and checks the answer
 // and replies. It returns the outcome ("served", an error code, "gone",
 // "evicted" or "shutdown") and a detail.
-func (s *Server) answer(ss *session, n int, err error) (outcome, detail string) {
+func (s *Server) answer(ss *session, in *inbox, err error) (outcome, detail string) {
 	conn, sl, pr, resource := ss.conn, ss.sl, ss.pr, ss.resource
 	if err == nil && !s.adm.answered(sl) {
 		err = net.ErrClosed // closed by admission while the answer arrived
@@ -353,7 +353,7 @@ func (s *Server) answer(ss *session, n int, err error) (outcome, detail string) 
 		}
 		return s.gone(sl), fmt.Sprintf("read solution: %v", err)
 	}
-	sol, err := s.readSolution(conn, ss.first[:n])
+	sol, err := in.r.ReadSolution()
 	if err != nil {
 		code, ok := readErrorCode(err)
 		if !ok {
@@ -412,23 +412,6 @@ func (s *Server) Summary() map[string]int64 {
 	add(s.metrics.sessions, "")
 	add(s.metrics.refused, "refused-")
 	return out
-}
-
-// readSolution reads the solution line, once input arrived (first is what
-// waitReadable read of it), with a pooled Reader: a connection that holds
-// its handshake open and silent costs no read buffer.
-func (s *Server) readSolution(conn net.Conn, first []byte) (protocol.Solution, error) {
-	r := s.readers.Get().(*protocol.Reader)
-	if len(first) > 0 {
-		r.Reset(io.MultiReader(bytes.NewReader(first), conn))
-	} else {
-		r.Reset(conn)
-	}
-	defer func() {
-		r.Reset(nil)
-		s.readers.Put(r)
-	}()
-	return r.ReadSolution()
 }
 
 // gone names why a silent session ended without an answer: admission

@@ -4,6 +4,6 @@ package powserver
 
 import "net"
 
-// waitReadable reads the first byte of the answer into first where peeking
-// at a socket is not supported; see wait_unix.go.
-func waitReadable(conn net.Conn, first *[1]byte) (int, error) { return conn.Read(first[:]) }
+// waitAnswer reads the answer's first byte where reading a socket
+// directly is not supported; see wait_unix.go.
+func waitAnswer(conn net.Conn, pool *inboxes) (*inbox, error) { return waitAnswerByte(conn, pool) }

@@ -3,36 +3,62 @@
 package powserver
 
 import (
+	"io"
 	"net"
 	"syscall"
 )
 
-// waitReadable blocks until conn has data (or EOF, an error, or its read
-// deadline). A connection that never answers then holds no read buffer: the
-// server takes one from its pool only when input arrived. On a socket it
-// peeks, reading nothing (n is 0); on anything else (a PROXY protocol
-// connection, whose wrapper may hold buffered bytes) it reads one byte into
-// first, which the caller must read before the rest.
-func waitReadable(conn net.Conn, first *[1]byte) (n int, err error) {
+// waitAnswer blocks until conn has data (or EOF, an error, or its read
+// deadline) and returns an inbox holding the first bytes, taken from
+// pool only once they are there: a connection that never answers holds no
+// read buffer. On a socket the wait and the first read are one: each try
+// reads straight into a pooled inbox and gives it back when there is
+// nothing yet (the same two reads a plain blocking read makes, no readiness
+// peek). On anything else (a PROXY protocol connection, whose wrapper may
+// hold buffered bytes) it reads one byte first. On error the inbox is nil.
+func waitAnswer(conn net.Conn, pool *inboxes) (*inbox, error) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
-		return conn.Read(first[:])
+		return waitAnswerByte(conn, pool)
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return conn.Read(first[:])
+		return waitAnswerByte(conn, pool)
 	}
-	var b [1]byte
-	return 0, rc.Read(func(fd uintptr) bool {
-		// Peek rather than wait at once: readiness that arrived before
-		// this call is not signalled again. Only "no data yet" may wait;
-		// a peek interrupted by a signal (the runtime's preemption signals
-		// included) is retried, or it could wait for data already there.
+	var (
+		in   *inbox
+		n    int
+		rerr error
+	)
+	err = rc.Read(func(fd uintptr) bool {
+		in = pool.get(conn)
 		for {
-			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if err != syscall.EINTR {
-				return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
+			// A read interrupted by a signal (the runtime's preemption
+			// signals included) is retried; only "no data yet" may wait.
+			n, rerr = syscall.Read(int(fd), in.buf[:])
+			if rerr != syscall.EINTR {
+				break
 			}
 		}
+		if rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK {
+			pool.put(in)
+			in = nil
+			return false
+		}
+		return true
 	})
+	switch {
+	case err == nil && rerr == nil && n == 0:
+		err = io.EOF
+	case err == nil && rerr != nil:
+		err = rerr
+	}
+	if err != nil {
+		if in != nil {
+			pool.put(in)
+		}
+		return nil, err
+	}
+	in.hold(n)
+	return in, nil
 }

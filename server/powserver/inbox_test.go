@@ -1,0 +1,70 @@
+package powserver
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWaitAnswer: the line comes out whole whether the first read took
+// all of it, a part of it (a line longer than the inbox), or one byte (a
+// connection that is not a socket); EOF before any byte is io.EOF.
+func TestWaitAnswer(t *testing.T) {
+	long := strings.Repeat("x", inboxSize+200)
+	for _, tt := range []struct {
+		name string
+		pair func(t *testing.T) (server, client net.Conn)
+		line string
+	}{
+		{"socket", tcpPair, "SOLUTION abc"},
+		{"socket, longer than the inbox", tcpPair, long},
+		{"pipe", pipePair, "SOLUTION abc"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var pool inboxes
+			srv, cl := tt.pair(t)
+			go func() {
+				cl.Write([]byte(tt.line + "\n"))
+				cl.Close()
+			}()
+			in, err := waitAnswer(srv, &pool)
+			require.NoError(t, err)
+			defer pool.put(in)
+			got, err := in.r.ReadLine()
+			require.NoError(t, err)
+			assert.Equal(t, tt.line, got)
+			_, err = in.r.ReadLine()
+			assert.ErrorIs(t, err, io.EOF)
+		})
+		t.Run(tt.name+", EOF", func(t *testing.T) {
+			var pool inboxes
+			srv, cl := tt.pair(t)
+			cl.Close()
+			in, err := waitAnswer(srv, &pool)
+			assert.Nil(t, in)
+			assert.ErrorIs(t, err, io.EOF)
+		})
+	}
+}
+
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	server, err = ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+func pipePair(t *testing.T) (server, client net.Conn) {
+	server, client = net.Pipe()
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
