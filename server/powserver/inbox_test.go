@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,4 +68,38 @@ func pipePair(t *testing.T) (server, client net.Conn) {
 	server, client = net.Pipe()
 	t.Cleanup(func() { server.Close(); client.Close() })
 	return server, client
+}
+
+// deadlineConn records the deadlines set on it, in order.
+type deadlineConn struct {
+	net.Conn
+	set []string
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.set = append(c.set, "read "+t.Format(time.StampMilli))
+	return nil
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.set = append(c.set, "write "+t.Format(time.StampMilli))
+	return nil
+}
+
+// TestSetDeadlines: the earlier deadline is set first, so that the second
+// never becomes the process's earliest timer.
+func TestSetDeadlines(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) string { return now.Add(d).Format(time.StampMilli) }
+	for _, tt := range []struct {
+		window, write time.Duration
+		want          []string
+	}{
+		{2 * time.Second, 5 * time.Second, []string{"read " + at(2*time.Second), "write " + at(5*time.Second)}},
+		{time.Minute, 5 * time.Second, []string{"write " + at(5*time.Second), "read " + at(time.Minute)}},
+	} {
+		var c deadlineConn
+		setDeadlines(&c, now, tt.window, tt.write)
+		assert.Equal(t, tt.want, c.set)
+	}
 }
