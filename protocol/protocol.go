@@ -141,6 +141,15 @@ func line(fields ...any) ([]byte, error) {
 
 // checkText refuses what may not appear in a line: invalid UTF-8 and control characters.
 func checkText(s string) error {
+	// Most lines are printable ASCII: one pass over the bytes settles
+	// them without decoding runes.
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return nil
+	}
 	for i, r := range s {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):

@@ -242,3 +242,39 @@ func FuzzReadLine(f *testing.F) {
 		t.Fatal("reader did not stop")
 	})
 }
+
+func TestCheckText(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"", true},
+		{"plain ASCII, all printable ~", true},
+		{"Ünïcödé after ASCII — fine", true},
+		{"a literal replacement character \uFFFD is text", true},
+		{"tab\tinside", false},
+		{"ends in DEL\x7f", false},
+		{"\x00 first", false},
+		{"C1 control \u0085 after ASCII", false},
+		{"invalid UTF-8 \xff after ASCII", false},
+		{"truncated rune \xc3", false},
+	} {
+		err := checkText(tc.in)
+		if tc.ok {
+			assert.NoError(t, err, "%q", tc.in)
+		} else {
+			assert.ErrorIs(t, err, ErrMalformed, "%q", tc.in)
+		}
+	}
+}
+
+// BenchmarkCheckText is the check every written and read line passes,
+// on a line the size of a quote.
+func BenchmarkCheckText(b *testing.B) {
+	line := "The best way to predict the future is to invent it. -- Alan Kay, at a meeting of PARC's staff, 1971"
+	for b.Loop() {
+		if err := checkText(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
