@@ -112,22 +112,37 @@ type genInstr struct {
 	opPar uint32
 }
 
+// Port occupancy is one bit set per port over the cycles (bit c of word
+// c/64). The cycles from portMapSize up are marked busy, so that a search
+// for a free port finds none there, as the reference's map ends.
+const portWords = 4
+
+type portBits [portWords]uint64
+
 // generator is the reference's generator_ctx. The register_info array is
-// split by field, plus a bit set of the registers whose last op was a
-// multiplication, so that register selection is a few mask operations.
+// split by field, plus bit sets of the registers by the group of their last
+// op and by its parameter, so that register selection is a few mask
+// operations.
 type generator struct {
-	cycle     int
-	subCycle  int
-	mulCount  int
-	chainMul  bool
-	latency   int
-	rng       sipRNG
-	regLat    [8]int               // cycle when each register's value will be ready
-	lastOp    [8]int               // group of the last op written to it (-1: none)
-	lastOpPar [8]uint32            // parameter of that op (0xffffffff: a constant)
-	mulRegs   uint                 // registers whose lastOp is opMul
-	ports     [portMapSize][3]bool // [cycle][P0, P1, P5] in use
+	cycle    int
+	subCycle int
+	mulCount int
+	chainMul bool
+	latency  int
+	rng      sipRNG
+	regLat   [8]int    // cycle when each register's value will be ready
+	lastOp   [8]uint8  // group of the last op written to it (groupNone: none)
+	lastPar  [8]uint32 // parameter of that op (0xffffffff: a constant)
+	byGroup  [16]uint8 // registers by lastOp
+	byPar    [8]uint8  // registers whose lastPar is 0..7
+	constPar uint8     // registers whose lastPar is 0xffffffff
+	p0       portBits  // busy cycles of P0
+	p1       portBits  // of P1
+	p5       portBits  // of P5
 }
+
+// groupNone is lastOp before any write: no template's group.
+const groupNone = 15
 
 //go:norace
 func (g *generator) selectTemplate(lastGroup int, attempt int) *template {
@@ -216,23 +231,36 @@ func (g *generator) readyRegs(cycle int) uint {
 	return m
 }
 
+// nthBit[m<<3|k] is the index of the k-th lowest set bit of m.
+var nthBit = func() (t [256 * 8]uint8) {
+	for m := range 256 {
+		k := 0
+		for i := range 8 {
+			if m&(1<<i) != 0 {
+				t[m<<3|k] = uint8(i)
+				k++
+			}
+		}
+	}
+	return
+}()
+
 // selectRegister picks a register from the set m as the reference picks
 // from its ascending list of candidates: none if m is empty, the only one
 // without a draw, else the (u32 % count)-th.
 //
 //go:norace
 func (g *generator) selectRegister(m uint) (int, bool) {
+	m &= 0xff
 	n := bits.OnesCount8(uint8(m))
-	switch n {
-	case 0:
+	if n == 0 {
 		return 0, false
-	case 1:
-	default:
-		for k := fastMod(g.rng.u32(), n); k > 0; k-- {
-			m &= m - 1
-		}
 	}
-	return bits.TrailingZeros8(uint8(m)), true
+	k := uint32(0)
+	if n > 1 {
+		k = fastMod(g.rng.u32(), n)
+	}
+	return int(nthBit[(m<<3|uint(k))&(256*8-1)]), true
 }
 
 // modMagic[n] is Lemire's M = 2^64/n rounded up, for fastMod.
@@ -246,20 +274,38 @@ func fastMod(x uint32, n int) uint32 {
 	return uint32(hi)
 }
 
+// sameOpRegs is the set of registers whose last op is group with parameter
+// par.
+//
 //go:norace
-func (g *generator) selectDestination(t *template, in *genInstr, cycle int) bool {
-	m := g.readyRegs(cycle)
+func (g *generator) sameOpRegs(group uint8, par uint32) uint {
+	m := uint(g.byGroup[group&15])
+	switch {
+	case par < 8:
+		m &= uint(g.byPar[par])
+	case par == 0xffffffff:
+		m &= uint(g.constPar)
+	default:
+		var eq uint
+		for i := range 8 {
+			eq |= b2u(g.lastPar[i] == par) << i
+		}
+		m &= eq
+	}
+	return m
+}
+
+//go:norace
+func (g *generator) selectDestination(t *template, in *genInstr, ready uint) bool {
+	m := ready
 	if t.distinct && in.src >= 0 {
-		m &^= 1 << uint(in.src)
+		m &^= 1 << uint(in.src&7)
 	}
 	if !g.chainMul && t.group == opMul {
-		m &^= g.mulRegs
+		m &^= uint(g.byGroup[opMul])
 	}
 	// Not the same operation with the same parameter twice in a row.
-	group := int(t.group)
-	for i := range 8 {
-		m &^= (b2u(g.lastOp[i] == group) & b2u(g.lastOpPar[i] == in.opPar)) << i
-	}
+	m &^= g.sameOpRegs(t.group, in.opPar)
 	if in.op == opAddRS {
 		m &^= 1 << noDisplacementReg
 	}
@@ -271,8 +317,8 @@ func (g *generator) selectDestination(t *template, in *genInstr, cycle int) bool
 }
 
 //go:norace
-func (g *generator) selectSource(t *template, in *genInstr, cycle int) bool {
-	m := g.readyRegs(cycle)
+func (g *generator) selectSource(t *template, in *genInstr, ready uint) bool {
+	m := ready
 	// With only two registers ready for ADD_RS and one of them r5, r5 must
 	// be the source, since it cannot be the destination.
 	if in.op == opAddRS && bits.OnesCount8(uint8(m)) == 2 && m&(1<<noDisplacementReg) != 0 {
@@ -291,53 +337,97 @@ func (g *generator) selectSource(t *template, in *genInstr, cycle int) bool {
 	return true
 }
 
-// scheduleUop finds the first cycle from cycle on with a free port for uop,
-// trying P5, then P0, then P1, or -1.
+// allOnes is all ones if b, else 0.
+func allOnes(b bool) uint64 {
+	return -uint64(b2u(b))
+}
+
+// freeFrom is the first cycle from cycle on at which a uop for ports can
+// issue and, if both, one for ports2 too (each judged alone, before either
+// is committed), or -1. ports2 0 means no second uop.
 //
 //go:norace
-func (g *generator) scheduleUop(uop uint8, cycle int, commit bool) int {
-	for ; cycle < portMapSize; cycle++ {
-		p := &g.ports[cycle]
-		if uop&portP5 != 0 && !p[2] {
-			if commit {
-				p[2] = true
-			}
-			return cycle
+func (g *generator) freeFrom(ports, ports2 uint8, cycle int) int {
+	m0, m1, m5 := allOnes(ports&portP0 != 0), allOnes(ports&portP1 != 0), allOnes(ports&portP5 != 0)
+	n0, n1, n5 := allOnes(ports2&portP0 != 0), allOnes(ports2&portP1 != 0), allOnes(ports2&portP5 != 0)
+	two := allOnes(ports2 == portNone)
+	w := cycle >> 6
+	first := ^uint64(0) << (cycle & 63)
+	for ; w < portWords; w++ {
+		f0, f1, f5 := ^g.p0[w], ^g.p1[w], ^g.p5[w]
+		free := (f0 & m0) | (f1 & m1) | (f5 & m5)
+		free &= (f0 & n0) | (f1 & n1) | (f5 & n5) | two
+		free &= first
+		if free != 0 {
+			return w<<6 + bits.TrailingZeros64(free)
 		}
-		if uop&portP0 != 0 && !p[0] {
-			if commit {
-				p[0] = true
-			}
-			return cycle
-		}
-		if uop&portP1 != 0 && !p[1] {
-			if commit {
-				p[1] = true
-			}
-			return cycle
-		}
+		first = ^uint64(0)
 	}
 	return -1
 }
 
+// commitUop marks the port a uop for ports takes at the first cycle from
+// cycle on where one is free, trying P5, then P0, then P1, as the
+// reference's schedule_uop.
+//
 //go:norace
-func (g *generator) scheduleInstr(t *template, commit bool) int {
-	if t.uop2 == portNone {
-		return g.scheduleUop(t.uop1, g.cycle, commit)
+func (g *generator) commitUop(ports uint8, cycle int) {
+	c := g.freeFrom(ports, portNone, cycle)
+	if c < 0 {
+		return
 	}
-	// Both uops must be able to issue in the same cycle.
-	for cycle := g.cycle; cycle < portMapSize; cycle++ {
-		c1 := g.scheduleUop(t.uop1, cycle, false)
-		c2 := g.scheduleUop(t.uop2, cycle, false)
-		if c1 >= 0 && c1 == c2 {
-			if commit {
-				g.scheduleUop(t.uop1, cycle, true)
-				g.scheduleUop(t.uop2, cycle, true)
-			}
-			return c1
-		}
+	w, bit := c>>6&(portWords-1), uint64(1)<<(c&63)
+	switch {
+	case ports&portP5 != 0 && g.p5[w]&bit == 0:
+		g.p5[w] |= bit
+	case ports&portP0 != 0 && g.p0[w]&bit == 0:
+		g.p0[w] |= bit
+	default:
+		g.p1[w] |= bit
 	}
-	return -1
+}
+
+// scheduleInstr is the cycle at which t's uops can issue (both in the same
+// cycle when there are two), or -1.
+//
+//go:norace
+func (g *generator) scheduleInstr(t *template) int {
+	return g.freeFrom(t.uop1, t.uop2, g.cycle)
+}
+
+// commitInstr takes the ports for t at cycle, where scheduleInstr found
+// them free.
+//
+//go:norace
+func (g *generator) commitInstr(t *template, cycle int) {
+	g.commitUop(t.uop1, cycle)
+	if t.uop2 != portNone {
+		g.commitUop(t.uop2, cycle)
+	}
+}
+
+// setDst records that the register d is written by an op of group with
+// parameter par, ready at cycle retire.
+//
+//go:norace
+func (g *generator) setDst(d int, group uint8, par uint32, retire int) {
+	d &= 7
+	bit := uint8(1) << d
+	g.byGroup[g.lastOp[d]&15] &^= bit
+	g.byGroup[group&15] |= bit
+	if old := g.lastPar[d]; old < 8 {
+		g.byPar[old] &^= bit
+	} else if old == 0xffffffff {
+		g.constPar &^= bit
+	}
+	if par < 8 {
+		g.byPar[par] |= bit
+	} else if par == 0xffffffff {
+		g.constPar |= bit
+	}
+	g.regLat[d] = retire
+	g.lastOp[d] = group
+	g.lastPar[d] = par
 }
 
 // generate fills p from the key's random stream and reports whether the
@@ -350,9 +440,16 @@ func generate(key *sipState, p *program) bool {
 	g.rng.init(key)
 	p.reset()
 	for i := range 8 {
-		g.lastOp[i] = -1
-		g.lastOpPar[i] = 0xffffffff
+		g.lastOp[i] = groupNone
+		g.lastPar[i] = 0xffffffff
 	}
+	g.byGroup[groupNone] = 0xff
+	g.constPar = 0xff
+	// The cycles past the map are never free.
+	for c := portMapSize; c < portWords*64; c++ {
+		g.p0[c>>6] |= 1 << (c & 63)
+	}
+	g.p1, g.p5 = g.p0, g.p0
 	attempt := 0
 	lastGroup := -1
 	var in genInstr
@@ -362,13 +459,14 @@ func generate(key *sipState, p *program) bool {
 		lastGroup = int(t.group)
 		g.fromTemplate(t, &in)
 
-		sc := g.scheduleInstr(t, false)
+		sc := g.scheduleInstr(t)
 		if sc < 0 {
 			break
 		}
 		g.chainMul = attempt > 0
 
-		if t.hasSrc && !g.selectSource(t, &in, sc) {
+		ready := g.readyRegs(sc)
+		if t.hasSrc && !g.selectSource(t, &in, ready) {
 			if attempt < maxRetries {
 				attempt++
 				continue
@@ -378,7 +476,7 @@ func generate(key *sipState, p *program) bool {
 			attempt = 0
 			continue
 		}
-		if t.hasDst && !g.selectDestination(t, &in, sc) {
+		if t.hasDst && !g.selectDestination(t, &in, ready) {
 			if attempt < maxRetries {
 				attempt++
 				continue
@@ -390,18 +488,13 @@ func generate(key *sipState, p *program) bool {
 		}
 		attempt = 0
 
-		sc = g.scheduleInstr(t, true)
-		if sc < 0 || sc >= targetCycle {
+		if sc >= targetCycle {
 			break
 		}
+		g.commitInstr(t, sc)
 		if t.hasDst {
-			d := in.dst & 7
 			retire := sc + int(t.latency)
-			g.regLat[d] = retire
-			g.lastOp[d] = int(t.group)
-			g.lastOpPar[d] = in.opPar
-			g.mulRegs &^= 1 << uint(d)
-			g.mulRegs |= b2u(t.group == opMul) << uint(d)
+			g.setDst(in.dst, t.group, in.opPar, retire)
 			g.latency = max(g.latency, retire)
 		}
 
