@@ -121,7 +121,7 @@ type generator struct {
 	parClass [8]uint8          // class of that op's parameter (0..7, parConst, parOther)
 	lastPar  [8]uint32         // that parameter, for parOther
 	byGroup  [16]uint8         // registers by lastOp
-	byPar    [10]uint8         // registers by parClass
+	byPar    [16]uint8         // registers by parClass
 	ports    [portWords]uint64 // the port map
 }
 
@@ -274,8 +274,8 @@ func (g *generator) setDst(d int, group uint8, class int, par uint32, retire int
 	bit := uint8(1) << d
 	g.byGroup[g.lastOp[d]&15] &^= bit
 	g.byGroup[group&15] |= bit
-	g.byPar[g.parClass[d]%10] &^= bit
-	g.byPar[class%10] |= bit
+	g.byPar[g.parClass[d]&15] &^= bit
+	g.byPar[class&15] |= bit
 	g.lastOp[d] = group
 	g.parClass[d] = uint8(class)
 	g.lastPar[d] = par
