@@ -54,41 +54,6 @@ func ctl(kind uint64, dst, src int, rot uint32) uint64 {
 	return kind | uint64(dst&7)<<8 | uint64(src&7)<<16 | uint64(rot&63)<<24
 }
 
-// add appends the generator's instruction in.
-//
-//go:norace
-func (p *program) add(in *genInstr) {
-	var e instr
-	signExt := uint64(int64(int32(in.imm)))
-	switch in.op {
-	case opTarget:
-		p.resume = p.n
-		return
-	case opBranch:
-		e = instr{ctl: kindBranch, k: uint64(p.resume), c: uint64(in.imm)}
-	case opUMulH:
-		e.ctl = ctl(kindUMulH, in.dst, in.src, 0)
-	case opSMulH:
-		e.ctl = ctl(kindSMulH, in.dst, in.src, 0)
-	case opMul:
-		e.ctl = ctl(kindMul, in.dst, in.src, 0)
-	case opSub:
-		e = instr{ctl: ctl(kindALU, in.dst, in.src, 0), k: ^uint64(0)}
-	case opXor:
-		e = instr{ctl: ctl(kindALU, in.dst, in.src, 0), k: 1, xor: ^uint64(0)}
-	case opAddRS:
-		e = instr{ctl: ctl(kindALU, in.dst, in.src, 0), k: 1 << (in.imm & 3)}
-	case opRor:
-		e = instr{ctl: ctl(kindALU, in.dst, 0, in.imm)}
-	case opAddC:
-		e = instr{ctl: ctl(kindALU, in.dst, 0, 0), c: signExt}
-	case opXorC:
-		e = instr{ctl: ctl(kindALU, in.dst, 0, 0), c: signExt, xor: ^uint64(0)}
-	}
-	p.code[p.n] = e
-	p.n++
-}
-
 // smulh is the high half of the signed 128-bit product.
 func smulh(a, b uint64) uint64 {
 	hi, _ := bits.Mul64(a, b)

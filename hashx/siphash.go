@@ -83,12 +83,12 @@ func (g *sipRNG) init(key *sipState) {
 	*g = sipRNG{key: *key}
 }
 
+// u8 and u32 are small enough to inline; the refills are not.
+//
 //go:norace
 func (g *sipRNG) u8() uint8 {
 	if g.count8 == 0 {
-		g.buf8 = siphash13Ctr(g.counter, &g.key)
-		g.counter++
-		g.count8 = 8
+		g.refill8()
 	}
 	g.count8--
 	return uint8(g.buf8 >> (g.count8 * 8))
@@ -97,10 +97,24 @@ func (g *sipRNG) u8() uint8 {
 //go:norace
 func (g *sipRNG) u32() uint32 {
 	if g.count32 == 0 {
-		g.buf32 = siphash13Ctr(g.counter, &g.key)
-		g.counter++
-		g.count32 = 2
+		g.refill32()
 	}
 	g.count32--
 	return uint32(g.buf32 >> (g.count32 * 32))
+}
+
+//go:norace
+//go:noinline
+func (g *sipRNG) refill8() {
+	g.buf8 = siphash13Ctr(g.counter, &g.key)
+	g.counter++
+	g.count8 = 8
+}
+
+//go:norace
+//go:noinline
+func (g *sipRNG) refill32() {
+	g.buf32 = siphash13Ctr(g.counter, &g.key)
+	g.counter++
+	g.count32 = 2
 }
