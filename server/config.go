@@ -76,6 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"difficulty", "POW_DIFFICULTY", fmt.Sprintf("base difficulty in leading zero bits, 0..%d (default %d); with -alg equix 0..%d (default %d)",
 			powserver.MaxDifficulty, hashcash.SHA256.DefaultBits(), powserver.MaxEquixDifficulty, hashcash.Equix.DefaultBits()), (*intValue)(&c.Server.Difficulty), "Difficulty"},
 		{"max-extra-bits", "POW_MAX_EXTRA_BITS", "most bits adaptive difficulty adds under load (0 or -1: off)", (*intValue)(&c.Server.MaxExtraBits), "MaxExtraBits"},
+		{"calm-proof-rate", "POW_CALM_PROOF_RATE", "redeemed proofs per second, server-wide, above which each doubling adds a bit for every client", (*floatValue)(&c.Server.CalmProofRate), "CalmProofRate"},
 		{"alg", "POW_ALG", "proof of work: sha256; sha1 for the reference hashcash tool; equix for Equi-X, which GPUs hardly speed up", alg, "Alg"},
 		{"key-file", "POW_KEY_FILE", "file of challenge MAC keys, hex, one a line: the first mints, all verify (rotation); replicas share it", (*stringValue)(&c.KeyFile), ""},
 		{"key", "POW_KEY", "challenge MAC key in hex (prefer -key-file); random per start when unset", &key, "Key"},

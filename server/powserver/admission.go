@@ -13,9 +13,10 @@ import (
 
 // admission decides which connections get a slot, at what price, and which
 // silent handshake is closed to make room. It owns the slots, the state of
-// each client address and the server-wide accept rate, under one mutex
-// taken once per event of a session (admit, answered, release). It knows
-// connections only as something to close, so it is tested without sockets.
+// each client address and the server-wide rate of redeemed proofs, under
+// one mutex taken once per event of a session (admit, answered, release).
+// It knows connections only as something to close, so it is tested without
+// sockets.
 //
 // A handshake is silent from admit until the first byte of its answer
 // arrives (answered). Only silent handshakes are ever closed by admission:
@@ -33,7 +34,8 @@ type admission struct {
 	silent  []*slot                 // handshakes waiting for their answer, in no order
 	seq     uint64                  // admissions so far: a slot's age
 	clients map[netip.Addr]*ipState // every address with a slot or a recent rate
-	accepts rate
+	proofs  rate                    // proofs verified and spent: the load every client pays for
+	refuse  refusals                // what a refused connection is told, made once
 
 	loadBits   int       // extra bits of the load now
 	loggedBits int       // extra bits of the load, as last logged
@@ -48,6 +50,9 @@ type slot struct {
 	at     int       // index in admission.silent, -1 once answered
 	seq    uint64    // when it was admitted, in admissions
 	closed closeKind // why admission closed the connection, if it did
+	// redeemed is set by the session, before release, once its proof was
+	// verified and spent: release then counts it in the load.
+	redeemed bool
 }
 
 // closeKind is why admission closed a silent handshake.
@@ -71,12 +76,29 @@ type refusal struct {
 	msg    string // for the client
 }
 
+// refusals are the refusals admit gives, made once so that a refused
+// connection costs no allocation: a flood of them is the cheapest attack.
+type refusals struct {
+	shutdown, perIP, full refusal
+}
+
+func newRefusals(cfg Config) refusals {
+	return refusals{
+		shutdown: refusal{"shutdown", "server is shutting down"},
+		perIP:    refusal{"per_ip", fmt.Sprintf("more than %d connections from your address", cfg.MaxConnsPerIP)},
+		full:     refusal{"cap", "server at capacity"},
+	}
+}
+
 // evictSample bounds how many silent handshakes evict looks at to find a
 // heavy holder.
 const evictSample = 8
 
 func newAdmission(cfg Config, log *zap.Logger, m *metrics) *admission {
-	return &admission{cfg: cfg, log: log, metrics: m, slots: map[*slot]struct{}{}, clients: map[netip.Addr]*ipState{}}
+	return &admission{
+		cfg: cfg, log: log, metrics: m, refuse: newRefusals(cfg),
+		slots: map[*slot]struct{}{}, clients: map[netip.Addr]*ipState{},
+	}
 }
 
 // admit gives conn a slot, closing a silent handshake when the table is
@@ -85,7 +107,7 @@ func (a *admission) admit(conn net.Conn, client netip.Addr, now time.Time) (*slo
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil, price{}, &refusal{"shutdown", "server is shutting down"}
+		return nil, price{}, &a.refuse.shutdown
 	}
 	st := a.clients[client]
 	if st == nil {
@@ -95,15 +117,16 @@ func (a *admission) admit(conn net.Conn, client netip.Addr, now time.Time) (*slo
 			a.pruneLocked(now)
 		}
 	}
+	// A connection counts in its own address's rate, refused or not; it
+	// never counts in the load every client pays (priceLocked).
 	st.rate.add(now)
-	a.accepts.add(now)
 	if st.conns >= a.cfg.MaxConnsPerIP {
-		return nil, price{}, &refusal{"per_ip", fmt.Sprintf("more than %d connections from %s", a.cfg.MaxConnsPerIP, clientKeyString(client))}
+		return nil, price{}, &a.refuse.perIP
 	}
 	if len(a.slots) >= a.cfg.MaxConns {
 		victim := a.victimLocked()
 		if victim == nil {
-			return nil, price{}, &refusal{"cap", "server at capacity"}
+			return nil, price{}, &a.refuse.full
 		}
 		a.closeLocked(victim, closedEvicted)
 	}
@@ -182,10 +205,14 @@ func (a *admission) closedFor(s *slot) closeKind {
 	return s.closed
 }
 
-// release frees s's slot when its session ends.
-func (a *admission) release(s *slot) {
+// release frees s's slot when its session ends, and counts its proof in
+// the load if it redeemed one.
+func (a *admission) release(s *slot, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if s.redeemed {
+		a.proofs.add(now)
+	}
 	if s.closed == notClosed {
 		a.releaseLocked(s)
 	}
@@ -267,11 +294,19 @@ func (a *admission) pruneLocked(now time.Time) {
 
 // priceLocked is the difficulty and the window for a client now.
 //
-// Bits: the base, plus bits for the server's accept rate (everyone pays),
-// plus bits for the client's own connection rate and, when it holds several
-// connections at once, for how full the table is; all extra bits capped at
-// MaxExtraBits. Held sockets are charged to the addresses that hold them:
-// idle sockets cost the server memory, which eviction bounds, not CPU.
+// Bits: the base, plus load bits (everyone pays), plus bits for the
+// client's own connection rate and, when it holds several connections at
+// once, for how full the table is; all extra bits capped at MaxExtraBits.
+//
+// The load bits follow the rate of proofs the server verified and spent:
+// one for each doubling above CalmProofRate. Only a client that solved
+// at the current price can add to that rate, so raising the price slows
+// exactly the clients that cause it. Connections refused at admission and
+// handshakes that stay silent never count there: a flood of them could
+// otherwise raise every honest client's price at no cost to itself (a
+// re-dial flood did, when this rate counted accepted connections). They
+// are charged to their own addresses instead: client bits, the per-address
+// cap, and eviction, which bounds the memory idle sockets hold.
 //
 // Window: sized for the base and load bits only, so that bits an address
 // earned with its own connection rate (refused connections count) never
@@ -281,7 +316,7 @@ func (a *admission) pruneLocked(now time.Time) {
 func (a *admission) priceLocked(st *ipState, now time.Time) price {
 	load := 0
 	if a.cfg.MaxExtraBits > 0 {
-		load = min(extraBits(a.accepts.at(now), calmAcceptRate), a.cfg.MaxExtraBits)
+		load = min(extraBits(a.proofs.at(now), a.cfg.CalmProofRate), a.cfg.MaxExtraBits)
 	}
 	a.noteLoadLocked(load, now)
 	window := a.cfg.solveWindow(a.cfg.Difficulty + load)
@@ -309,6 +344,6 @@ func (a *admission) noteLoadLocked(load int, now time.Time) {
 		a.loggedBits, a.loggedAt = load, now
 		a.log.Info("difficulty changed",
 			zap.Int("bits", a.cfg.Difficulty+load), zap.Int("base", a.cfg.Difficulty), zap.Int("load_extra", load),
-			zap.Int("handshakes", len(a.silent)), zap.Float64("accept_rate", a.accepts.at(now)))
+			zap.Int("handshakes", len(a.silent)), zap.Float64("proof_rate", a.proofs.at(now)))
 	}
 }

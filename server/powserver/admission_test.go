@@ -51,7 +51,7 @@ func TestAdmissionEvictsOnlySilent(t *testing.T) {
 	assert.False(t, c1.closed, "the answering one stays")
 	assert.Equal(t, closedEvicted, a.closedFor(s2))
 	assert.False(t, a.answered(s2), "an evicted slot cannot answer any more")
-	a.release(s2) // its session ends: no double release
+	a.release(s2, t0) // its session ends: no double release
 
 	_, _, ref = a.admit(c4, ip("10.0.0.4"), t0)
 	require.Nil(t, ref, "the third is silent, so it goes")
@@ -61,8 +61,8 @@ func TestAdmissionEvictsOnlySilent(t *testing.T) {
 	_, _, ref = a.admit(&fakeConn{}, ip("10.0.0.5"), t0)
 	require.NotNil(t, ref, "nothing silent left to close")
 	assert.Equal(t, "cap", ref.reason)
-	a.release(s1)
-	a.release(s4)
+	a.release(s1, t0)
+	a.release(s4, t0)
 	assert.Empty(t, a.slots)
 }
 
@@ -131,10 +131,10 @@ func TestAdmissionWindow(t *testing.T) {
 	calm := a.cfg.solveWindow(16)
 	s, p, _ := a.admit(&fakeConn{}, ip("10.0.0.1"), t0)
 	assert.Equal(t, price{bits: 16, window: calm}, p)
-	a.release(s)
+	a.release(s, t0)
 	for range 1300 { // a storm from one address, each refused but the first
 		if s, _, ref := a.admit(&fakeConn{}, ip("10.0.0.1"), t0); ref == nil {
-			a.release(s)
+			a.release(s, t0)
 		}
 	}
 	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.1"), t0)
@@ -146,4 +146,43 @@ func TestAdmissionWindow(t *testing.T) {
 	}
 	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.2"), t0)
 	assert.Equal(t, a.cfg.AnswerWindow, p.window)
+}
+
+// The load bits every client pays follow redeemed proofs only: a re-dial
+// flood from many addresses, refused at the per-address cap or left
+// silent, leaves a calm newcomer at the base price, while proofs redeemed
+// above CalmProofRate raise it by a bit per doubling.
+func TestAdmissionLoadFollowsProofs(t *testing.T) {
+	a := newTestAdmission(t, func(c *Config) {
+		c.Difficulty, c.MaxExtraBits, c.MaxConns, c.MaxConnsPerIP, c.CalmProofRate = 16, 6, 1000, 2, 100
+	})
+	now, refused := t0, 0
+	for i := range 20000 { // 20,000 connections in 2 s from 50 addresses, none solving
+		now = now.Add(100 * time.Microsecond)
+		s, _, ref := a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 5, 0, byte(i % 50)}), now)
+		switch {
+		case ref != nil:
+			refused++
+		case i%3 == 0:
+			a.release(s, now) // the handshake timed out or the client left, silent
+		}
+	}
+	assert.Greater(t, refused, 10000, "the flood hit the per-address cap")
+	s, p, ref := a.admit(&fakeConn{}, ip("10.0.0.1"), now)
+	require.Nil(t, ref)
+	assert.Equal(t, 16, p.bits, "a flood that never solves costs others nothing")
+	a.release(s, now)
+
+	for i := range 8000 { // 8,000 proofs in 2 s from 8,000 addresses
+		now = now.Add(250 * time.Microsecond)
+		s, _, ref := a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 6, byte(i >> 8), byte(i)}), now)
+		require.Nil(t, ref)
+		require.True(t, a.answered(s))
+		s.redeemed = true
+		a.release(s, now)
+	}
+	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.2"), now)
+	// The rate decays with rateTau (10 s): after 2 s at 4,000/s it reads
+	// about 725/s, 7.25x calm, so two load bits.
+	assert.Equal(t, 16+2, p.bits, "redeemed proofs at several times the calm rate raise everyone's price")
 }

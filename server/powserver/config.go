@@ -28,6 +28,11 @@ type Config struct {
 	// MaxExtraBits caps what adaptive difficulty adds to Difficulty under
 	// load: 0 or -1 turns adaptive difficulty off.
 	MaxExtraBits int
+	// CalmProofRate is the rate of redeemed proofs (verified and spent, per
+	// second, server-wide) above which each doubling adds a bit for every
+	// client. Only solving clients move that rate: connections refused or
+	// left silent never raise anyone's price but their own.
+	CalmProofRate float64
 	// Alg is the proof of work: a hash, or Equi-X.
 	Alg hashcash.Alg
 	// Key is the HMAC key of the challenges; random per start when nil.
@@ -101,6 +106,7 @@ func DefaultConfigFor(alg hashcash.Alg) Config {
 		Name:            "powtcp",
 		Difficulty:      alg.DefaultBits(),
 		MaxExtraBits:    6,
+		CalmProofRate:   defaultCalmProofRate,
 		Alg:             alg,
 		ChallengeTTL:    60 * time.Second,
 		ClientHashRate:  slowClientRate(alg),
@@ -112,6 +118,12 @@ func DefaultConfigFor(alg hashcash.Alg) Config {
 		ReplayCacheSize: 1 << 20,
 	}
 }
+
+// defaultCalmProofRate is CalmProofRate by default: 2,000 proofs a second,
+// about a tenth of one core here in server CPU (a served session costs
+// about 46 µs, BENCHMARKS.md), far beyond what honest clients of one quote
+// service redeem, and reached by solvers only when they flood.
+const defaultCalmProofRate = 2000
 
 // slowClientRate is the rate of the slowest client the solve window is
 // sized for, by default: for the hashes 1e6 hashes/s, a twelfth of one core
@@ -176,6 +188,9 @@ func (c Config) Validate() error {
 		bad("MaxExtraBits", c.MaxExtraBits, "-1 or more (-1 and 0: no adaptive bits)")
 	} else if c.Difficulty+max(c.MaxExtraBits, 0) > maxTotal {
 		bad("MaxExtraBits", c.MaxExtraBits, "at most %d with difficulty %d (%d bits in all%s)", maxTotal-c.Difficulty, c.Difficulty, maxTotal, forAlg)
+	}
+	if !(c.CalmProofRate > 0) || math.IsInf(c.CalmProofRate, 0) {
+		bad("CalmProofRate", c.CalmProofRate, "a positive number of proofs per second")
 	}
 	switch c.Alg {
 	case hashcash.SHA256, hashcash.SHA1, hashcash.Equix:

@@ -45,10 +45,6 @@ func extraBits(rate, calm float64) int {
 
 // Thresholds of adaptive difficulty.
 const (
-	// calmAcceptRate is the server-wide accept rate (per second) above which
-	// each doubling adds a bit for every client. A session costs the server
-	// about 80 µs of CPU (BENCHMARKS.md), so this is about a sixth of a core.
-	calmAcceptRate = 2000
 	// calmIPRate is one address's connection rate (per second) above which
 	// each doubling adds a bit for that address.
 	calmIPRate = 2

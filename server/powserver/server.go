@@ -272,15 +272,16 @@ func (s *Server) handle(conn net.Conn) {
 	start := s.cfg.Now()
 	sl, pr, ref := s.adm.admit(conn, clientKey(conn.RemoteAddr()), start)
 	if ref != nil {
+		// Counted, not logged: a refusal is the cheapest thing a flood
+		// can make the server do, and must stay so.
 		s.metrics.refused.WithLabelValues(ref.reason).Inc()
-		s.warn.warn("connection refused: "+ref.reason, nil)
 		s.write(conn, &protocol.Error{Code: protocol.CodeBusy, Reason: ref.msg}) // best effort: closing next
 		return
 	}
 	ss := &session{conn: conn, sl: sl, pr: pr, resource: s.resource(sl.client), start: start}
 	defer func() {
 		if !handedOff {
-			s.adm.release(sl)
+			s.adm.release(sl, s.cfg.Now())
 		}
 	}()
 	ch := protocol.Challenge{Prefix: s.minter.Challenge(pr.bits, ss.resource), Window: pr.window}
@@ -299,7 +300,7 @@ func (s *Server) handle(conn net.Conn) {
 func (s *Server) await(ss *session) {
 	defer s.wg.Done()
 	defer ss.conn.Close()
-	defer s.adm.release(ss.sl)
+	defer func() { s.adm.release(ss.sl, s.cfg.Now()) }()
 	defer s.contain(ss.conn)
 	// The wait is the only call made from here before the answer arrives,
 	// and this frame is small: what a silent handshake holds is this
@@ -381,6 +382,7 @@ func (s *Server) answer(ss *session, in *inbox, err error) (outcome, detail stri
 		s.warn.warn("replay store refused a solution", err)
 		return s.refuse(conn, protocol.CodeBusy, "cannot record the solution now; try again")
 	}
+	sl.redeemed = true
 	q := s.quotes.Random()
 	if err := s.write(conn, protocol.Quote{Text: q.String()}); err != nil {
 		return "gone", err.Error()

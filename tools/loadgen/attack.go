@@ -338,23 +338,40 @@ func storm(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr,
 	}
 }
 
-// ---- replay-cache fill ----
+// ---- replay-cache fill and the solving flood ----
 
 // replayFill redeems honest solutions from one address as fast as workers
 // can, to fill the replay cache for everyone: the server must refuse it
 // (busy) once it holds its share, and serve the others meanwhile.
 func replayFill(ctx context.Context, wg *sync.WaitGroup, a *attack, ip netip.Addr, workers int) {
+	redeem(ctx, wg, a, []netip.Addr{ip}, workers, "redeem")
+}
+
+// solveFlood redeems honest solutions from many addresses as fast as
+// workers can: paying attackers. The price must rise for everyone (the
+// load follows redeemed proofs) and their served rate fall with it; the
+// bits of each challenge they were given are counted as "price" replies.
+func solveFlood(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, workers int) {
+	redeem(ctx, wg, a, ips, workers, "solve")
+}
+
+// redeem runs workers that open a connection from ips in turn, solve its
+// challenge and redeem it, counting kind's replies.
+func redeem(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, workers int, kind string) {
 	// Its solutions are honest: a quote is "served", not a wrong answer accepted.
-	a.expect["redeem"] = []string{"served", "busy"}
-	for range workers {
+	a.expect[kind] = []string{"served", "busy"}
+	for w := range workers {
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				lc, prefix, ok := a.open(ctx, ip, "redeem")
+			for i := w; ctx.Err() == nil; i += workers {
+				lc, prefix, ok := a.open(ctx, ips[i%len(ips)], kind)
 				if !ok {
 					pause(ctx, jitter(10*time.Millisecond))
 					continue
 				}
 				stop := closeOnDone(ctx, lc)
+				if st, err := hashcash.ParsePrefix(prefix); err == nil && kind == "solve" {
+					a.reply("price", fmt.Sprintf("%d bits", st.Bits))
+				}
 				res, err := hashcash.Solve(ctx, prefix, hashcash.SolveOptions{Workers: 1})
 				if err == nil {
 					err = lc.writeLine("SOLUTION "+res.Stamp, 10*time.Second)
@@ -365,11 +382,43 @@ func replayFill(ctx context.Context, wg *sync.WaitGroup, a *attack, ip netip.Add
 						if r == "quote" {
 							r = "served"
 						}
-						a.reply("redeem", r)
+						a.reply(kind, r)
 					}
 				}
 				lc.Close()
 				stop()
+			}
+		})
+	}
+}
+
+// ---- re-dial flood ----
+
+// redial holds n sockets from ips, never answering, as slowloris does, but
+// over the per-address cap: each socket the server refuses or closes is
+// dialled again after about 300 ms (jittered), so a few addresses make
+// thousands of connections a second that never solve. Honest clients'
+// price must not move (the load follows redeemed proofs only).
+func redial(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, n int) {
+	a.expect["redial"] = []string{"too-slow", "busy"}
+	dials := make(chan struct{}, 256) // dials in flight, so that the backlog does not overflow
+	for i := range n {
+		ip := ips[i%len(ips)]
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				dials <- struct{}{}
+				lc, _, ok := a.open(ctx, ip, "redial")
+				<-dials
+				if ok {
+					stop := closeOnDone(ctx, lc)
+					l, err := lc.readLine(24 * time.Hour) // until the server gives up on us
+					if ctx.Err() == nil {
+						a.reply("redial", classifyLine(l, err))
+					}
+					lc.Close()
+					stop()
+				}
+				pause(ctx, jitter(300*time.Millisecond))
 			}
 		})
 	}

@@ -22,9 +22,11 @@ const (
 	scStorm     = "storm"
 	scReplay    = "replayfill"
 	scInflate   = "inflate"
+	scRedial    = "redial"
+	scSolve     = "solveflood"
 )
 
-var allScenarios = []string{scHonest, scSlowloris, scGarbage, scWrongWork, scStorm, scReplay, scInflate}
+var allScenarios = []string{scHonest, scSlowloris, scGarbage, scWrongWork, scStorm, scReplay, scInflate, scRedial, scSolve}
 
 // config is one run of the load generator.
 type config struct {
@@ -59,6 +61,10 @@ type config struct {
 	Storm          int // concurrent connect/close stormers
 	ReplayFill     int // concurrent redeemers from one address (replayfill)
 	InflateBurst   int // connections one address opens at once before its probe (inflate)
+	Redial         int // sockets of the re-dial flood (redial)
+	RedialIPs      int // source addresses of the re-dial flood
+	SolveFlood     int // concurrent solving redeemers (solveflood)
+	SolveFloodIPs  int // source addresses of the solving flood
 
 	ChallengeTTL time.Duration // the server's challenge lifetime (spawned servers get it)
 	Alg          hashcash.Alg  // the server's proof of work (spawned servers get it); calibrated for
@@ -127,6 +133,10 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Storm, "storm", 4, "concurrent connect/close stormers")
 	fs.IntVar(&c.ReplayFill, "replayfill", 8, "concurrent redeemers from one address, filling the replay cache (replayfill)")
 	fs.IntVar(&c.InflateBurst, "inflate-burst", 1300, "connections one address opens at once before opening a silent one (inflate)")
+	fs.IntVar(&c.Redial, "redial", 3000, "sockets of the re-dial flood, each dialled again about 300 ms after the server refuses or closes it, never answering (redial)")
+	fs.IntVar(&c.RedialIPs, "redial-ips", 5, "source addresses of the re-dial flood (redial)")
+	fs.IntVar(&c.SolveFlood, "solveflood", 8, "concurrent solvers redeeming honest solutions as fast as they can (solveflood)")
+	fs.IntVar(&c.SolveFloodIPs, "solveflood-ips", 256, "source addresses of the solving flood (solveflood)")
 	fs.DurationVar(&c.ChallengeTTL, "challenge-ttl", 60*time.Second, "the server's -challenge-ttl (passed to a spawned server); expired stamps are sent after it")
 	alg := fs.String("alg", hashcash.SHA256.String(), "the server's -alg (passed to a spawned server; name a running server's): "+hashcash.AlgNames()+"; the solver is calibrated for it")
 	fs.BoolVar(&c.Baseline, "baseline", false, "measure CPU per session at difficulty 0 against a bare TCP server instead (needs -spawn)")
@@ -218,6 +228,7 @@ func (c config) validate() error {
 		{"-slowloris", c.Slowloris, 0}, {"-slowloris-per-ip", c.SlowlorisPerIP, 1},
 		{"-garbage", c.Garbage, 0}, {"-wrongwork", c.WrongWork, 0}, {"-storm", c.Storm, 0},
 		{"-replayfill", c.ReplayFill, 0}, {"-inflate-burst", c.InflateBurst, 1},
+		{"-redial", c.Redial, 0}, {"-redial-ips", c.RedialIPs, 1}, {"-solveflood", c.SolveFlood, 0}, {"-solveflood-ips", c.SolveFloodIPs, 1},
 		{"-baseline-n", c.BaselineN, 1}, {"-baseline-c", c.BaselineC, 1}, {"-baseline-rounds", c.BaselineRounds, 1}} {
 		if n.v < n.min {
 			bad("%s %d: want at least %d", n.name, n.v, n.min)

@@ -70,6 +70,7 @@ func smokeConfig(addr string, scenarios ...string) config {
 		Settle: 200 * time.Millisecond, Calibrate: 100 * time.Millisecond,
 		Honest: 2, HonestWorkers: 1, HonestIPs: 50, SessionTimeout: 20 * time.Second,
 		Slowloris: 100, SlowlorisPerIP: 10, Garbage: 2, WrongWork: 2, Storm: 1, ReplayFill: 2, InflateBurst: 50,
+		Redial: 200, RedialIPs: 4, SolveFlood: 2, SolveFloodIPs: 16,
 		ChallengeTTL: 2 * time.Second, Timeout: time.Minute,
 	}
 }
@@ -90,6 +91,8 @@ func TestScenarios(t *testing.T) {
 		{give: []string{scHonest, scStorm}, kinds: map[string][]string{scStorm: {"read-close"}}},
 		{give: []string{scHonest, scReplay}, kinds: map[string][]string{scReplay: {"redeem"}}},
 		{give: []string{scHonest, scInflate}, kinds: map[string][]string{scInflate: {"window"}}},
+		{give: []string{scHonest, scRedial}, kinds: map[string][]string{scRedial: {"redial"}}},
+		{give: []string{scHonest, scSolve}, kinds: map[string][]string{scSolve: {"solve"}}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, "+"), func(t *testing.T) {
@@ -105,6 +108,20 @@ func TestScenarios(t *testing.T) {
 			assert.Positive(t, rep.Unloaded.StoreCPUPerSession, "the store process's CPU per session")
 		})
 	}
+}
+
+// TestRedialKeepsPrice: a re-dial flood far over the per-address cap,
+// never solving, leaves honest clients at the base difficulty, while the
+// per-address cap refuses most of it.
+func TestRedialKeepsPrice(t *testing.T) {
+	t.Parallel()
+	cfg := smokeConfig(startServer(t), scHonest, scRedial)
+	cfg.Redial, cfg.RedialIPs = 400, 2 // 200 sockets per address against a cap of 16
+	rep, err := loadtest(t.Context(), cfg, zap.NewNop())
+	require.NoError(t, err)
+	checkReport(t, rep, map[string][]string{scRedial: {"redial"}})
+	assert.Positive(t, rep.Attackers[scRedial].Replies["redial"]["open-busy"], "the per-address cap refused the flood")
+	assert.Equal(t, 6, rep.Attack.Honest.BitsMax, "honest clients pay the base price under the flood")
 }
 
 // TestRunMixed runs all scenarios at once through run, as the command
@@ -129,7 +146,7 @@ func TestRunMixed(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &rep))
 	checkReport(t, &rep, map[string][]string{
 		scSlowloris: {"held"}, scGarbage: kindNames(garbageKinds), scWrongWork: kindNames(wrongKinds), scStorm: {"read-close"},
-		scReplay: {"redeem"}, scInflate: {"window"},
+		scReplay: {"redeem"}, scInflate: {"window"}, scRedial: {"redial"}, scSolve: {"solve"},
 	})
 }
 
@@ -182,6 +199,10 @@ func wantReplies(attacker, kind string) []string {
 		return []string{"busy"} // its share of the replay cache used up
 	case "window":
 		return []string{"ok"}
+	case "redial":
+		return []string{"too-slow"}
+	case "solve":
+		return []string{"served"}
 	}
 	return nil
 }

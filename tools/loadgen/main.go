@@ -7,7 +7,10 @@
 // its /metrics), or starts one itself (-spawn PATH), and plays honest
 // clients from 127.1.x.y and attackers from 127.0.0.2 upward, so that the
 // server's per-address logic sees many clients. Scenarios (-scenario, comma
-// separated): honest, slowloris, garbage, wrongwork, storm. With -baseline
+// separated): honest, slowloris, garbage, wrongwork, storm, replayfill,
+// inflate, redial (a re-dial flood over the per-address cap that never
+// solves) and solveflood (attackers from many addresses who solve and
+// redeem as fast as they can). With -baseline
 // it instead compares the server's CPU per session at difficulty 0 with a
 // bare TCP server it runs itself.
 //

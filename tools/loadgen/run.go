@@ -238,6 +238,14 @@ func startAttacks(ctx context.Context, cfg config, addr string, attackers *addrA
 		ip := attackers.take(1)[0]
 		start(scReplay, func(a *attack) { replayFill(actx, &awg, a, ip, cfg.ReplayFill) })
 	}
+	if cfg.has(scRedial) && cfg.Redial > 0 {
+		ips := attackers.take(cfg.RedialIPs)
+		start(scRedial, func(a *attack) { redial(actx, &awg, a, ips, cfg.Redial) })
+	}
+	if cfg.has(scSolve) && cfg.SolveFlood > 0 {
+		ips := attackers.take(cfg.SolveFloodIPs)
+		start(scSolve, func(a *attack) { solveFlood(actx, &awg, a, ips, cfg.SolveFlood) })
+	}
 	if cfg.has(scInflate) {
 		ips := attackers.take(64)
 		start(scInflate, func(a *attack) { inflate(actx, &awg, a, ips, cfg.InflateBurst) })
