@@ -294,6 +294,13 @@ func (r *Reader) ReadLine() (string, error) {
 	return string(b), nil
 }
 
+// Buffered returns what the reader holds beyond the lines it returned:
+// bytes the peer sent ahead. The slice is valid until the next read.
+func (r *Reader) Buffered() []byte {
+	b, _ := r.br.Peek(r.br.Buffered())
+	return b
+}
+
 // ReadChallenge reads and parses the server's first line.
 func (r *Reader) ReadChallenge() (Challenge, error) {
 	l, err := r.ReadLine()

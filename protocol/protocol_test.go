@@ -278,3 +278,15 @@ func BenchmarkCheckText(b *testing.B) {
 		}
 	}
 }
+
+// Buffered holds what was read past the lines returned, and nothing once
+// it is consumed.
+func TestReaderBuffered(t *testing.T) {
+	r := NewReader(strings.NewReader("SOLUTION x\nearly"))
+	_, err := r.ReadLine()
+	require.NoError(t, err)
+	assert.Equal(t, "early", string(r.Buffered()))
+	_, err = r.ReadLine()
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	assert.Empty(t, r.Buffered())
+}

@@ -64,6 +64,12 @@ const (
 	closedShutdown
 )
 
+// ipState is what admission remembers of one client address.
+type ipState struct {
+	conns int  // connections in flight
+	rate  rate // recent connection rate
+}
+
 // price is what admit asks of a connection.
 type price struct {
 	bits   int           // leading zero bits of its challenge

@@ -66,7 +66,12 @@ type Config struct {
 	// ReplayCacheSize caps the challenges remembered as redeemed (by the
 	// in-memory store, when Spent is nil).
 	ReplayCacheSize int
-	// Quotes is what is handed out; the embedded collection when nil.
+	// Handler serves each connection whose proof checked out; when nil,
+	// the quote service: QuoteHandler(Quotes), counted in
+	// powtcp_quotes_served_total.
+	Handler Handler
+	// Quotes is what the default Handler hands out; the embedded
+	// collection when nil.
 	Quotes *quotes.Collection
 	// Spent records redeemed challenges; a bounded in-memory store when nil.
 	// Replicas behind one address should share one.
@@ -243,6 +248,14 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ReplayShare is how many unexpired redeemed challenges one client address
+// may hold in the spent store: an eighth of ReplayCacheSize, so that one
+// address redeeming solutions as fast as it can fills at most that and
+// leaves the rest to everyone else. (At the default size, 131,072 per
+// challenge lifetime: over 2,000 redemptions a second from one address.)
+// A shared store is given the same bound.
+func (c Config) ReplayShare() int { return max(1, c.ReplayCacheSize/8) }
 
 // solveWindow is how long a client gets to answer a challenge of bits:
 // the expected time of the slowest supported client, doubled, plus the

@@ -3,7 +3,6 @@ package powserver
 import (
 	"context"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -58,22 +57,6 @@ func TestNewRefusesImpossibleSettings(t *testing.T) {
 	cfg.ReplayCacheSize, cfg.Spent = 0, hashcash.NewMemoryStore(1, 1, nil)
 	_, err := New(cfg, nil, nil)
 	assert.NoError(t, err)
-}
-
-// The longest name leaves room for the longest client key in the stamp's
-// resource, so no connection can make Challenge panic.
-func TestLongestNameFits(t *testing.T) {
-	longest := netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
-	assert.Len(t, clientKeyString(longest), maxClientKeyLen)
-	s := &Server{cfg: Config{Name: strings.Repeat("n", MaxNameLen)}}
-	assert.NoError(t, hashcash.ValidateResource(s.resource(longest)))
-	assert.Error(t, hashcash.ValidateResource(s.resource(longest)+"n"), "the bound is tight")
-
-	ts := start(t, Config{Name: strings.Repeat("n", MaxNameLen)})
-	p := dial(t, ts.addr)
-	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
-	_, err := p.reply()
-	require.NoError(t, err)
 }
 
 // MaxExtraBits 0 means no adaptive bits at all (it used to mean the

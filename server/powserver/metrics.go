@@ -2,6 +2,8 @@ package powserver
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/powtcp/powtcp/protocol"
 )
 
 // metrics are the server's Prometheus metrics, registered by newMetrics on
@@ -16,6 +18,38 @@ type metrics struct {
 	quotesServed      prometheus.Counter
 	acceptErrors      prometheus.Counter
 	panics            prometheus.Counter
+
+	// Children bound once for every outcome and refusal the server names,
+	// so that a session looks no label up; read-only after newMetrics.
+	outcomes map[string]prometheus.Counter
+	refusals map[string]prometheus.Counter
+}
+
+// Outcomes of a session other than an error code.
+const (
+	outcomeServed   = "served"
+	outcomeGone     = "gone"
+	outcomeEvicted  = "evicted"
+	outcomeShutdown = "shutdown"
+)
+
+// Reasons a connection is refused before its challenge.
+var refusalReasons = []string{"per_ip", "cap", "shutdown", "proxy_header"}
+
+// outcome is the counter of sessions that ended with outcome.
+func (m *metrics) outcome(outcome string) prometheus.Counter {
+	if c, ok := m.outcomes[outcome]; ok {
+		return c
+	}
+	return m.sessions.WithLabelValues(outcome)
+}
+
+// refusal is the counter of connections refused for reason.
+func (m *metrics) refusal(reason string) prometheus.Counter {
+	if c, ok := m.refusals[reason]; ok {
+		return c
+	}
+	return m.refused.WithLabelValues(reason)
 }
 
 // newMetrics creates the server's metrics and registers them on reg.
@@ -59,7 +93,28 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Sessions that panicked; each one's connection was closed and the server went on.",
 		}),
 	}
+	m.outcomes = map[string]prometheus.Counter{}
+	for _, o := range append([]string{outcomeServed, outcomeGone, outcomeEvicted, outcomeShutdown}, codeNames()...) {
+		m.outcomes[o] = m.sessions.WithLabelValues(o)
+	}
+	m.refusals = map[string]prometheus.Counter{}
+	for _, r := range refusalReasons {
+		m.refusals[r] = m.refused.WithLabelValues(r)
+	}
 	reg.MustRegister(m.sessions, m.refused, m.difficulty, m.handshakes, m.handshakeDuration,
 		m.solveTimeouts, m.quotesServed, m.acceptErrors, m.panics)
 	return m
+}
+
+// codeNames are the error codes a session can end with.
+func codeNames() []string {
+	codes := []protocol.Code{
+		protocol.CodeMalformed, protocol.CodeVersion, protocol.CodeBadSolution, protocol.CodeWrongAlg, protocol.CodeForged,
+		protocol.CodeWrongResource, protocol.CodeExpired, protocol.CodeReplayed, protocol.CodeTooSlow, protocol.CodeBusy,
+	}
+	names := make([]string, len(codes))
+	for i, c := range codes {
+		names[i] = string(c)
+	}
+	return names
 }

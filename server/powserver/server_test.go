@@ -1,322 +1,352 @@
 package powserver
 
 import (
+	"bufio"
 	"context"
-	"io"
 	"net"
-	"reflect"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/powtcp/powtcp/hashcash"
-	"github.com/powtcp/powtcp/internal/testclock"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
 
-var testKey = []byte("0123456789abcdef0123456789abcdef")
-
-// newClock is a manual clock for stamps and rates.
-func newClock() *testclock.Clock {
-	return testclock.New(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-}
-
-type testServer struct {
-	*Server
-	addr  string
-	clock *testclock.Clock
-	reg   *prometheus.Registry
-	done  chan error // Serve's result
-}
-
-// testConfig is DefaultConfig with test-friendly settings (difficulty 8,
-// a fixed key, no adaptive difficulty), then every non-zero field of over.
-func testConfig(over Config) Config {
-	cfg := DefaultConfig()
-	cfg.Difficulty, cfg.MaxExtraBits, cfg.Key = 8, 0, testKey
-	dst, src := reflect.ValueOf(&cfg).Elem(), reflect.ValueOf(over)
-	for i := range src.NumField() {
-		if f := src.Field(i); !f.IsZero() {
-			dst.Field(i).Set(f)
-		}
-	}
-	return cfg
-}
-
-// start serves testConfig(cfg) on 127.0.0.1:0 with an injected clock.
-func start(t *testing.T, cfg Config) *testServer {
+// answering sends the first part of a solution line and waits until the
+// server has seen it: the handshake is no longer silent.
+func (ts *testServer) answering(t *testing.T, p *peer, line string) {
 	t.Helper()
-	return startOn(t, cfg, nil)
+	p.send(line[:5])
+	require.Eventually(t, func() bool {
+		return gaugeValue(t, ts.reg, "powtcp_handshakes_in_flight") == 0
+	}, 5*time.Second, time.Millisecond, "the server sees the answer begin")
 }
 
-func startOn(t *testing.T, cfg Config, wrap func(net.Listener) net.Listener) *testServer {
-	t.Helper()
-	ts := &testServer{clock: newClock(), reg: prometheus.NewRegistry(), done: make(chan error, 1)}
-	cfg = testConfig(cfg)
-	cfg.Now = ts.clock.Now
-	srv, err := New(cfg, zaptest.NewLogger(t), ts.reg)
-	require.NoError(t, err)
-	ts.Server = srv
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ts.addr = ln.Addr().String()
-	if wrap != nil {
-		ln = wrap(ln)
-	}
-	go func() { ts.done <- srv.Serve(context.Background(), ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-	})
-	return ts
-}
-
-// waitOutcome polls until the server has counted n sessions of outcome:
-// the server counts a session after its last line, so a client may see the
-// line first.
-func (ts *testServer) waitOutcome(t *testing.T, outcome string, n int64) {
-	t.Helper()
-	require.Eventually(t, func() bool { return ts.Summary()[outcome] == n }, 5*time.Second, time.Millisecond,
-		"want %d %q, have %v", n, outcome, ts.Summary())
-}
-
-// peer is a test client speaking the protocol by hand.
-type peer struct {
-	t    *testing.T
-	conn net.Conn
-	r    *protocol.Reader
-}
-
-func dial(t *testing.T, addr string) *peer {
-	t.Helper()
-	return dialFrom(t, addr, "")
-}
-
-func dialFrom(t *testing.T, addr, localIP string) *peer {
-	t.Helper()
-	d := net.Dialer{Timeout: 5 * time.Second}
-	if localIP != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(localIP)}
-	}
-	conn, err := d.Dial("tcp", addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	return &peer{t: t, conn: conn, r: protocol.NewReader(conn)}
-}
-
-func (p *peer) challenge() protocol.Challenge {
-	p.t.Helper()
-	c, err := p.r.ReadChallenge()
-	require.NoError(p.t, err)
-	return c
-}
-
-func (p *peer) send(line string) {
-	p.t.Helper()
-	_, err := io.WriteString(p.conn, line)
-	require.NoError(p.t, err)
-}
-
-// reply reads the server's last line and checks that it closes afterwards.
-func (p *peer) reply() (protocol.Quote, error) {
-	p.t.Helper()
-	q, err := p.r.ReadReply()
-	_, eof := p.r.ReadLine()
-	assert.ErrorIs(p.t, eof, io.EOF, "server closes after its reply")
-	return q, err
-}
-
-func (p *peer) wantCode(code protocol.Code) {
-	p.t.Helper()
-	_, err := p.reply()
-	var perr *protocol.Error
-	require.ErrorAs(p.t, err, &perr)
-	assert.Equal(p.t, code, perr.Code, "reason: %s", perr.Reason)
-}
-
-func solve(t *testing.T, prefix string) string {
-	t.Helper()
-	res, err := hashcash.Solve(context.Background(), prefix, hashcash.SolveOptions{Workers: 1})
-	require.NoError(t, err)
-	return res.Stamp
-}
-
-func TestServeValidSolution(t *testing.T) {
+// Shutdown closes the silent handshakes at once, telling each why, lets a
+// session whose answer began finish, then Serve returns ErrServerClosed and
+// new connections are refused.
+func TestShutdownFinishesAnsweredOnly(t *testing.T) {
 	ts := start(t, Config{})
-	p := dial(t, ts.addr)
-	c := p.challenge()
-	assert.True(t, strings.HasPrefix(c.Prefix, "1:8:"), c.Prefix)
-	assert.Contains(t, c.Prefix, ":127.0.0.1@powtcp:sha256:")
-	p.send("SOLUTION " + solve(t, c.Prefix) + "\n")
-	q, err := p.reply()
-	require.NoError(t, err)
-	assert.Contains(t, q.Text, " — ")
-	ts.waitOutcome(t, "served", 1)
-}
-
-// Each crafted bad answer gets its own error code, then the connection closes.
-func TestServeRefusesBadAnswers(t *testing.T) {
-	other, err := hashcash.NewMinter(hashcash.MinterConfig{Key: []byte("another key, 16+ bytes"), TTL: time.Minute})
-	require.NoError(t, err)
-	sameKey := func(alg hashcash.Alg) *hashcash.Minter {
-		m, err := hashcash.NewMinter(hashcash.MinterConfig{Key: testKey, Alg: alg, TTL: time.Minute, Now: newClock().Now})
-		require.NoError(t, err)
-		return m
-	}
-	tests := []struct {
-		name   string
-		answer func(t *testing.T, ts *testServer, prefix string) string
-		want   protocol.Code
-	}{
-		{"garbage", func(*testing.T, *testServer, string) string { return "\x16\x03\x01 hello\n" }, protocol.CodeMalformed},
-		{"not a solution line", func(*testing.T, *testServer, string) string { return "GET / HTTP/1.1\n" }, protocol.CodeMalformed},
-		{"oversized line", func(*testing.T, *testServer, string) string { return strings.Repeat("A", 4096) }, protocol.CodeMalformed},
-		{"other version", func(*testing.T, *testServer, string) string { return "POWTCP/2 SOLUTION x\n" }, protocol.CodeVersion},
-		{"malformed stamp", func(*testing.T, *testServer, string) string { return "SOLUTION 1:8:x\n" }, protocol.CodeMalformed},
-		{"short work", func(_ *testing.T, _ *testServer, prefix string) string {
-			s, _ := wrongwork.Short(prefix)
-			return "SOLUTION " + s + "\n"
-		}, protocol.CodeBadSolution},
-		{"wrong prefix (another server's challenge)", func(t *testing.T, _ *testServer, _ string) string {
-			return "SOLUTION " + solve(t, other.Challenge(8, "127.0.0.1@powtcp")) + "\n"
-		}, protocol.CodeForged},
-		{"forged MAC", func(t *testing.T, _ *testServer, prefix string) string {
-			return "SOLUTION " + wrongwork.FlipMAC(solve(t, prefix)) + "\n"
-		}, protocol.CodeForged},
-		{"bits lowered", func(t *testing.T, _ *testServer, prefix string) string {
-			st, err := hashcash.ParsePrefix(prefix)
-			require.NoError(t, err)
-			st.Bits = 1
-			return "SOLUTION " + solve(t, st.Prefix()) + "\n"
-		}, protocol.CodeForged},
-		{"another client's challenge", func(t *testing.T, _ *testServer, _ string) string {
-			return "SOLUTION " + solve(t, sameKey(hashcash.SHA256).Challenge(8, "127.0.0.9@powtcp")) + "\n"
-		}, protocol.CodeWrongResource},
-		{"sha1 stamp presented as sha256", func(t *testing.T, _ *testServer, _ string) string {
-			return "SOLUTION " + solve(t, sameKey(hashcash.SHA1).Challenge(8, "127.0.0.1@powtcp")) + "\n"
-		}, protocol.CodeWrongAlg},
-		{"expired", func(t *testing.T, ts *testServer, prefix string) string {
-			s := solve(t, prefix)
-			ts.clock.Advance(DefaultConfig().ChallengeTTL + time.Second)
-			return "SOLUTION " + s + "\n"
-		}, protocol.CodeExpired},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := start(t, Config{})
-			p := dial(t, ts.addr)
-			c := p.challenge()
-			p.send(tt.answer(t, ts, c.Prefix))
-			p.wantCode(tt.want)
-			ts.waitOutcome(t, string(tt.want), 1)
-		})
-	}
-}
-
-func TestServeRefusesReplay(t *testing.T) {
-	ts := start(t, Config{})
-	p := dial(t, ts.addr)
-	stamp := solve(t, p.challenge().Prefix)
-	p.send("SOLUTION " + stamp + "\n")
-	_, err := p.reply()
-	require.NoError(t, err)
-
-	again := dial(t, ts.addr)
-	again.challenge()
-	again.send("SOLUTION " + stamp + "\n")
-	again.wantCode(protocol.CodeReplayed)
-}
-
-// A solution that arrives one byte per write still works.
-func TestServeSlowWrites(t *testing.T) {
-	ts := start(t, Config{})
-	p := dial(t, ts.addr)
-	line := "SOLUTION " + solve(t, p.challenge().Prefix) + "\r\n"
-	for i := range len(line) {
-		p.send(line[i : i+1])
-	}
-	_, err := p.reply()
-	require.NoError(t, err)
-}
-
-func TestServeTooSlow(t *testing.T) {
-	ts := start(t, Config{MinSolveWindow: 50 * time.Millisecond, ClientHashRate: 1e12})
-	p := dial(t, ts.addr)
-	c := p.challenge()
-	assert.Equal(t, 50*time.Millisecond, c.Window)
-	p.wantCode(protocol.CodeTooSlow)
-	assert.Equal(t, 1.0, counterValue(t, ts.reg, "powtcp_solve_timeouts_total", ""))
-}
-
-func TestPerIPCap(t *testing.T) {
-	ts := start(t, Config{MaxConnsPerIP: 2})
-	a, b := dial(t, ts.addr), dial(t, ts.addr)
-	a.challenge()
-	b.challenge()
-	c := dial(t, ts.addr)
-	_, err := c.r.ReadChallenge()
-	var perr *protocol.Error
-	require.ErrorAs(t, err, &perr)
-	assert.Equal(t, protocol.CodeBusy, perr.Code)
-
-	// Another address is not affected.
-	d := dialFrom(t, ts.addr, "127.0.0.2")
-	d.challenge()
-}
-
-// When full, a silent handshake makes room, told why; a connection whose
-// answer began is never closed to make room.
-func TestCapEvictsSilentNotAnswering(t *testing.T) {
-	ts := start(t, Config{MaxConns: 2, MaxConnsPerIP: 2})
-	answering := dialFrom(t, ts.addr, "127.0.0.2")
+	answering := dial(t, ts.addr)
 	line := "SOLUTION " + solve(t, answering.challenge().Prefix) + "\n"
-	answering.send(line[:5])
-	silent := dialFrom(t, ts.addr, "127.0.0.3")
+	ts.answering(t, answering, line)
+	silent := dial(t, ts.addr)
 	silent.challenge()
-	require.Eventually(t, func() bool { // the server saw the answer begin
-		return gaugeValue(t, ts.reg, "powtcp_handshakes_in_flight") == 1
-	}, 5*time.Second, time.Millisecond)
 
-	third := dialFrom(t, ts.addr, "127.0.0.4")
-	c := third.challenge()
+	shut := make(chan error, 1)
+	go func() { shut <- ts.Shutdown(context.Background()) }()
+	require.ErrorIs(t, <-ts.done, ErrServerClosed)
+	assert.False(t, ts.Ready())
+	_, err := net.Dial("tcp", ts.addr)
+	assert.Error(t, err, "listener closed")
 	silent.wantCode(protocol.CodeBusy)
-	third.send("SOLUTION " + solve(t, c.Prefix) + "\n")
-	_, err := third.reply()
-	require.NoError(t, err)
+
 	answering.send(line[5:])
 	_, err = answering.reply()
-	require.NoError(t, err, "the answering connection survives")
-	ts.waitOutcome(t, "evicted", 1)
+	require.NoError(t, err, "the session whose answer began is served")
+	assert.NoError(t, <-shut)
+	ts.waitOutcome(t, "shutdown", 1)
 }
 
-// One address redeeming solutions until the replay cache would be full gets
-// "busy" once it holds its share (an eighth); every other address is still
-// served. (It used to fill the cache and lock everyone out.)
-func TestReplayCacheShare(t *testing.T) {
-	ts := start(t, Config{ReplayCacheSize: 50})
-	redeem := func(ip string) error {
+// With many silent handshakes held, Shutdown returns at once (it used to
+// wait for every one of them, up to -shutdown-timeout).
+func TestShutdownDoesNotWaitForSilent(t *testing.T) {
+	// Windows of 30s: waiting for them would run past Shutdown's deadline.
+	ts := start(t, Config{MaxConnsPerIP: 200, MinSolveWindow: 30 * time.Second})
+	for range 200 {
+		assert.GreaterOrEqual(t, dial(t, ts.addr).challenge().Window, 30*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, ts.Shutdown(ctx), "returned before its deadline, not after the windows")
+	ts.waitOutcome(t, "shutdown", 200)
+}
+
+// Shutdown gives up at its deadline and closes what is left.
+func TestShutdownDeadline(t *testing.T) {
+	ts := start(t, Config{})
+	p := dial(t, ts.addr)
+	ts.answering(t, p, "SOLUTION "+solve(t, p.challenge().Prefix)+"\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, ts.Shutdown(ctx), context.Canceled)
+	_, err := p.r.ReadLine()
+	assert.Error(t, err, "connection closed by the forced shutdown")
+}
+
+// Serve returns when its context is done.
+func TestServeContext(t *testing.T) {
+	srv, err := New(testConfig(Config{}), nil, nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	require.NoError(t, srv.Shutdown(context.Background()))
+}
+
+// flakyListener fails its first Accepts with EMFILE, as a process out of
+// file descriptors does.
+type flakyListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// emfileOnce fails one Accept, the second, with EMFILE, once told to.
+type emfileOnce struct {
+	net.Listener
+	calls int
+	fail  chan struct{}
+}
+
+func (l *emfileOnce) Accept() (net.Conn, error) {
+	if l.calls++; l.calls == 2 {
+		<-l.fail
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// Out of descriptors, the server frees one by closing a silent handshake
+// rather than only backing off while attackers hold every descriptor.
+func TestEMFILEClosesSilentHandshake(t *testing.T) {
+	fail := make(chan struct{})
+	ts := startOn(t, Config{}, func(ln net.Listener) net.Listener { return &emfileOnce{Listener: ln, fail: fail} })
+	silent := dial(t, ts.addr)
+	silent.challenge()
+	close(fail)
+	silent.wantCode(protocol.CodeBusy)
+	ts.waitOutcome(t, "evicted", 1)
+	p := dial(t, ts.addr)
+	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
+	_, err := p.reply()
+	require.NoError(t, err)
+}
+
+func TestAcceptSurvivesEMFILE(t *testing.T) {
+	ts := startOn(t, Config{}, func(ln net.Listener) net.Listener { return &flakyListener{Listener: ln, fails: 3} })
+	p := dial(t, ts.addr)
+	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
+	_, err := p.reply()
+	require.NoError(t, err)
+	assert.Equal(t, 3.0, counterValue(t, ts.reg, "powtcp_accept_errors_total", ""))
+}
+
+// One address that connects fast gets harder challenges; calm brings them back down.
+func TestAdaptiveDifficultyPerClient(t *testing.T) {
+	ts := start(t, Config{Difficulty: 2, MaxExtraBits: 6, MaxConnsPerIP: 1000})
+	bits := func(ip string) int {
 		p := dialFrom(t, ts.addr, ip)
-		p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
-		_, err := p.reply()
-		return err
+		st, err := hashcash.ParsePrefix(p.challenge().Prefix)
+		require.NoError(t, err)
+		p.conn.Close()
+		return st.Bits
 	}
-	for i := range (Config{ReplayCacheSize: 50}).ReplayShare() {
-		require.NoError(t, redeem("127.0.0.2"), "redemption %d", i)
+	assert.Equal(t, 2, bits("127.0.0.7"))
+	var last int
+	for range 80 { // 80 connections in one instant: rate 8/s, two doublings over calm
+		last = bits("127.0.0.7")
 	}
-	err := redeem("127.0.0.2")
-	var perr *protocol.Error
-	require.ErrorAs(t, err, &perr)
-	assert.Equal(t, protocol.CodeBusy, perr.Code)
-	assert.Contains(t, perr.Reason, "too many")
-	for _, ip := range []string{"127.0.0.3", "127.0.0.4", "127.0.0.5"} {
-		assert.NoError(t, redeem(ip), ip)
+	assert.Equal(t, 4, last)
+	assert.Equal(t, 2, bits("127.0.0.8"), "other addresses are not affected")
+	ts.clock.Advance(time.Minute)
+	assert.Equal(t, 2, bits("127.0.0.7"), "calm brings the difficulty back")
+}
+
+func TestAdminEndpoints(t *testing.T) {
+	ts := start(t, Config{MaxConnsPerIP: 1})
+	admin := httptest.NewServer(AdminHandler(ts.Server, ts.reg, false))
+	defer admin.Close()
+
+	// One served, one bad solution, one busy.
+	p := dial(t, ts.addr)
+	p.send("SOLUTION " + solve(t, p.challenge().Prefix) + "\n")
+	_, err := p.reply()
+	require.NoError(t, err)
+	p = dialFrom(t, ts.addr, "127.0.0.2") // another address: the first may not be released yet
+	c := p.challenge()
+	busy := dialFrom(t, ts.addr, "127.0.0.2")
+	_, err = busy.r.ReadChallenge()
+	require.Error(t, err)
+	short, _ := wrongwork.Short(c.Prefix)
+	p.send("SOLUTION " + short + "\n")
+	p.wantCode(protocol.CodeBadSolution)
+
+	ts.waitOutcome(t, "bad-solution", 1)
+	metrics := scrape(t, admin.URL+"/metrics")
+	assert.Equal(t, 1.0, metrics[`powtcp_sessions_total{outcome="served"}`])
+	assert.Equal(t, 1.0, metrics[`powtcp_sessions_total{outcome="bad-solution"}`])
+	assert.Equal(t, 1.0, metrics[`powtcp_connections_refused_total{reason="per_ip"}`])
+	assert.Equal(t, 1.0, metrics[`powtcp_quotes_served_total`])
+	assert.Equal(t, 1.0, metrics[`powtcp_replay_cache_entries`])
+	assert.Equal(t, 8.0, metrics[`powtcp_difficulty_bits`])
+	assert.Equal(t, 2.0, metrics[`powtcp_handshake_duration_seconds_count`])
+
+	assert.Equal(t, http.StatusOK, get(t, admin.URL+"/healthz"))
+	assert.Equal(t, http.StatusOK, get(t, admin.URL+"/readyz"))
+	assert.Equal(t, http.StatusNotFound, get(t, admin.URL+"/debug/pprof/"), "pprof is off unless enabled")
+	require.NoError(t, ts.Shutdown(context.Background()))
+	assert.Equal(t, http.StatusServiceUnavailable, get(t, admin.URL+"/readyz"), "not ready while shutting down")
+	assert.Equal(t, http.StatusOK, get(t, admin.URL+"/healthz"), "still alive")
+
+	withPprof := httptest.NewServer(AdminHandler(ts.Server, ts.reg, true))
+	defer withPprof.Close()
+	assert.Equal(t, http.StatusOK, get(t, withPprof.URL+"/debug/pprof/"))
+}
+
+func get(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// scrape reads a Prometheus text exposition into name{labels} -> value.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(l, ' ')
+		v, err := strconv.ParseFloat(l[i+1:], 64)
+		require.NoError(t, err, l)
+		m[l[:i]] = v
 	}
+	require.NoError(t, sc.Err())
+	return m
+}
+
+// counterValue reads one metric from reg; labels is "" or `k="v"`.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, labels string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, lp := range m.GetLabel() {
+				ls = append(ls, lp.GetName()+`="`+lp.GetValue()+`"`)
+			}
+			if strings.Join(ls, ",") == labels {
+				if c := m.GetCounter(); c != nil {
+					return c.GetValue()
+				}
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("metric %s{%s} not found", name, labels)
+	return 0
+}
+
+// A full table raises the difficulty only for the addresses holding several
+// connections, not for a client with one.
+func TestFillBitsChargedToHolders(t *testing.T) {
+	ts := start(t, Config{Difficulty: 2, MaxExtraBits: 6, MaxConns: 16, MaxConnsPerIP: 16})
+	bits := func(p *peer) int {
+		st, err := hashcash.ParsePrefix(p.challenge().Prefix)
+		require.NoError(t, err)
+		return st.Bits
+	}
+	for range 8 {
+		bits(dialFrom(t, ts.addr, "127.0.0.3"))
+	}
+	assert.Equal(t, 5, bits(dialFrom(t, ts.addr, "127.0.0.3")), "9 of 16 held: +3 for the holder")
+	assert.Equal(t, 2, bits(dialFrom(t, ts.addr, "127.0.0.4")), "a client with one connection pays the base")
+}
+
+// When full, a handshake of an address holding several goes before one of
+// an address holding one.
+func TestCapEvictsHeavyHolderFirst(t *testing.T) {
+	ts := start(t, Config{MaxConns: 3, MaxConnsPerIP: 3})
+	honest := dialFrom(t, ts.addr, "127.0.0.2")
+	c := honest.challenge()
+	attacker1 := dialFrom(t, ts.addr, "127.0.0.3")
+	attacker1.challenge()
+	attacker2 := dialFrom(t, ts.addr, "127.0.0.3")
+	attacker2.challenge()
+	newcomer := dialFrom(t, ts.addr, "127.0.0.4")
+	newcomer.challenge()
+
+	attacker1.wantCode(protocol.CodeBusy) // the heavy holder's handshake is closed, with a reason
+	honest.send("SOLUTION " + solve(t, c.Prefix) + "\n")
+	_, err := honest.reply()
+	require.NoError(t, err, "the older single handshake survives")
+}
+
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("gauge %s not found", name)
+	return 0
+}
+
+// opaqueListener hands out connections that hide their socket (as a PROXY
+// protocol wrapper does): the server cannot peek at them.
+type opaqueListener struct{ net.Listener }
+
+type opaqueConn struct{ net.Conn }
+
+func (l opaqueListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return opaqueConn{c}, nil
+}
+
+// A silent connection the server cannot peek at is still silent: it is
+// closed to make room, and one that answers is served, its first byte
+// included (it used to count as answering at once, so it was never closed).
+func TestOpaqueConnSilentUntilItSpeaks(t *testing.T) {
+	ts := startOn(t, Config{MaxConns: 2, MaxConnsPerIP: 2}, func(ln net.Listener) net.Listener { return opaqueListener{ln} })
+	a := dialFrom(t, ts.addr, "127.0.0.2")
+	a.challenge()
+	b := dialFrom(t, ts.addr, "127.0.0.3")
+	b.challenge()
+	c := dialFrom(t, ts.addr, "127.0.0.4")
+	ch := c.challenge()
+	require.Eventually(t, func() bool { return ts.Summary()["evicted"] == 1 }, 5*time.Second, time.Millisecond,
+		"one of the two silent connections made room")
+	c.send("SOLUTION " + solve(t, ch.Prefix) + "\n")
+	_, err := c.reply()
+	require.NoError(t, err)
 }

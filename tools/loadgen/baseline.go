@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,10 +42,13 @@ const (
 	bareExchange = "exchange"
 	// bareSeed does on the wire what the seed project powtcp replaces does:
 	// a 9-byte challenge, [bits][8 random bytes]; an 8-byte nonce back;
-	// SHA-256 over the 9 bytes and the nonce, whose first bits bytes must be
-	// zero; a quote line; close. So the comparison with the seed stays in
-	// the repository.
+	// SHA-256 over the 9 bytes and the nonce, whose first bits/8 bytes must
+	// be zero; a quote line; close. So the comparison with the seed stays
+	// in the repository.
 	bareSeed = "seed"
+	// realSeed is the seed project's own server (theoptz/pow-tcp,
+	// cmd/server), built outside this repository and named by -seed.
+	realSeed = "seed-real"
 	// powtcp is the server under test at difficulty 0.
 	targetPowtcp = "powtcp"
 )
@@ -55,9 +60,20 @@ var (
 )
 
 // baselineMain runs a bare server until SIGTERM; it returns the exit code.
+// Its arguments are the address file and, for the seed-shaped server, its
+// difficulty in bits.
 func baselineMain(kind string) int {
-	if (kind != bareOneLine && kind != bareExchange && kind != bareSeed) || len(os.Args) != 2 {
-		fmt.Fprintf(os.Stderr, "loadgen baseline: want %s=oneline|exchange|seed and an address file argument\n", baselineEnv)
+	bits := 0
+	if len(os.Args) == 3 {
+		b, err := strconv.Atoi(os.Args[2])
+		if err != nil || b < 0 || b > 64 || b%8 != 0 {
+			fmt.Fprintf(os.Stderr, "loadgen baseline: bits %q: want a multiple of 8, 0..64\n", os.Args[2])
+			return 2
+		}
+		bits = b
+	}
+	if (kind != bareOneLine && kind != bareExchange && kind != bareSeed) || len(os.Args) < 2 || len(os.Args) > 3 {
+		fmt.Fprintf(os.Stderr, "loadgen baseline: want %s=oneline|exchange|seed, an address file argument and, optionally, bits\n", baselineEnv)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -72,13 +88,13 @@ func baselineMain(kind string) int {
 		fmt.Fprintf(os.Stderr, "loadgen baseline: write address: %v\n", err)
 		return 1
 	}
-	serveBare(ctx, ln, kind)
+	serveBare(ctx, ln, kind, bits)
 	return 0
 }
 
 // serveBare is the bare TCP server: one goroutine per connection, like the
 // server under test, and nothing else.
-func serveBare(ctx context.Context, ln net.Listener, kind string) {
+func serveBare(ctx context.Context, ln net.Listener, kind string, bits int) {
 	context.AfterFunc(ctx, func() { ln.Close() })
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -99,7 +115,7 @@ func serveBare(ctx context.Context, ln net.Listener, kind string) {
 			}
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			if kind == bareSeed {
-				serveSeed(c)
+				serveSeed(c, bits)
 				return
 			}
 			io.WriteString(c, bareChallenge)
@@ -110,14 +126,11 @@ func serveBare(ctx context.Context, ln net.Listener, kind string) {
 	}
 }
 
-// seedBits is the seed-shaped server's difficulty in the baseline: none,
-// as powtcp's is 0 there, so the comparison is of the servers' work.
-const seedBits = 0
-
-// serveSeed is one session of the seed-shaped server.
-func serveSeed(c net.Conn) {
+// serveSeed is one session of the seed-shaped server at bits (a multiple
+// of 8: whole zero bytes).
+func serveSeed(c net.Conn, bits int) {
 	var challenge [9]byte
-	challenge[0] = seedBits
+	challenge[0] = byte(bits)
 	rand.Read(challenge[1:])
 	if _, err := c.Write(challenge[:]); err != nil {
 		return
@@ -130,7 +143,7 @@ func serveSeed(c net.Conn) {
 	h.Write(challenge[:])
 	h.Write(nonce[:])
 	sum := h.Sum(nil)
-	for _, b := range sum[:challenge[0]] {
+	for _, b := range sum[:challenge[0]/8] {
 		if b != 0 {
 			io.WriteString(c, "wrong\n")
 			return
@@ -172,8 +185,10 @@ type BaselineReport struct {
 	RatioSpread    float64   `json:"ratio_spread"`
 	RatioExchange  float64   `json:"ratio_vs_exchange"`
 	RatioSeed      float64   `json:"ratio_vs_seed"`
-	ExpectedSolveS float64   `json:"expected_solve_s_at_default"` // 2^(the alg's default bits) / hash rate
-	Asymmetry      float64   `json:"asymmetry_d0_cost"`           // ExpectedSolveS / server CPU per session at difficulty 0
+	RatioRealSeed  float64   `json:"ratio_vs_seed_real,omitempty"` // against the seed's own server (-seed)
+	Bits           int       `json:"bits"`                         // difficulty of powtcp and the seeds
+	ExpectedSolveS float64   `json:"expected_solve_s_at_default"`  // 2^(the alg's default bits) / hash rate
+	Asymmetry      float64   `json:"asymmetry_d0_cost"`            // ExpectedSolveS / server CPU per session at difficulty 0
 }
 
 // runBaseline measures CPU per session of the bare servers and of the
@@ -189,29 +204,38 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	}
 	defer os.RemoveAll(dir)
 
-	names := []string{bareOneLine, bareExchange, bareSeed, targetPowtcp}
-	pow := len(names) - 1
+	names := []string{bareOneLine, bareExchange, bareSeed}
 	children := map[string]*child{}
 	defer func() {
 		for _, c := range children {
 			c.stop(10 * time.Second)
 		}
 	}()
-	for _, k := range names[:pow] {
+	for _, k := range names {
 		f := filepath.Join(dir, k)
-		c, err := startChild(ctx, log, "baseline-"+k, []string{exe, f}, []string{baselineEnv + "=" + k}, f, cfg.ServerCPUs, nil)
+		c, err := startChild(ctx, log, "baseline-"+k, []string{exe, f, strconv.Itoa(cfg.BaselineBits)}, []string{baselineEnv + "=" + k}, f, cfg.ServerCPUs, nil)
 		if err != nil {
 			return nil, err
 		}
 		children[k] = c
 	}
-	srv, err := spawnServer(ctx, log, cfg, []string{"-alg", cfg.alg().String(), "-difficulty", "0", "-max-extra-bits", "-1"})
+	if cfg.Seed != "" {
+		c, err := startSeed(ctx, log, cfg, dir)
+		if err != nil {
+			return nil, err
+		}
+		children[realSeed] = c
+		names = append(names, realSeed)
+	}
+	names = append(names, targetPowtcp)
+	pow := len(names) - 1
+	srv, err := spawnServer(ctx, log, cfg, []string{"-alg", cfg.alg().String(), "-difficulty", strconv.Itoa(cfg.BaselineBits), "-max-extra-bits", "-1"})
 	if err != nil {
 		return nil, err
 	}
 	children[targetPowtcp] = srv
 
-	rep := &BaselineReport{Sessions: cfg.BaselineN, Concurrency: cfg.BaselineC, Rate: cfg.BaselineRate}
+	rep := &BaselineReport{Sessions: cfg.BaselineN, Concurrency: cfg.BaselineC, Rate: cfg.BaselineRate, Bits: cfg.BaselineBits}
 	ips := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
 	// Warm every target up unmeasured: first connections grow heaps and
 	// stacks and fault pages in, which is not the cost of a session.
@@ -252,6 +276,9 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	rep.Ratio, rep.RatioSpread = median(rep.Ratios)
 	rep.RatioExchange = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[1].CPUPerSession)
 	rep.RatioSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[2].CPUPerSession)
+	if cfg.Seed != "" {
+		rep.RatioRealSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[3].CPUPerSession)
+	}
 	if hashRate > 0 {
 		rep.ExpectedSolveS = hashcash.ExpectedAttempts(cfg.alg().DefaultBits()) / hashRate
 		rep.Asymmetry = ratio(rep.ExpectedSolveS, rep.Targets[pow].CPUPerSession/1e6)
@@ -289,7 +316,7 @@ func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int
 						return
 					}
 				}
-				if err := bareSession(ctx, kind, addr, ips[int(i)%len(ips)]); err != nil {
+				if err := bareSession(ctx, kind, addr, ips[int(i)%len(ips)], cfg.BaselineBits); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)
 				}
@@ -322,24 +349,29 @@ func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int
 // bareSession is the client loop, the same for every target but for what
 // each server expects: dial, read the first line, answer it if the server
 // expects an answer, read the last line, and read until the server closes.
-func bareSession(ctx context.Context, kind, addr string, ip netip.Addr) error {
+// bits is the difficulty of the seeds' challenges.
+func bareSession(ctx context.Context, kind, addr string, ip netip.Addr, bits int) error {
 	c, err := dial(ctx, ip, addr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	lc := newLineConn(c)
-	if kind == bareSeed {
+	if kind == bareSeed || kind == realSeed {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		var challenge [9]byte
 		if _, err := io.ReadFull(c, challenge[:]); err != nil {
 			return fmt.Errorf("challenge: %w", err)
 		}
-		var nonce [8]byte // any nonce does at 0 bits
+		if int(challenge[0]) != bits {
+			return fmt.Errorf("challenge of %d bits, want %d", challenge[0], bits)
+		}
+		nonce := seedNonce(challenge)
 		if _, err := c.Write(nonce[:]); err != nil {
 			return err
 		}
-		if l, err := lc.readLine(10 * time.Second); err != nil || !strings.HasPrefix(l, protocol.VerbQuote+" ") {
+		// The seed's own server writes the bare quote; the shaped one a QUOTE line.
+		if l, err := lc.readLine(10 * time.Second); err != nil || kind == bareSeed && !strings.HasPrefix(l, protocol.VerbQuote+" ") {
 			return fmt.Errorf("quote: %q, %v", l, err)
 		}
 		return waitEOF(lc)
@@ -379,6 +411,64 @@ func bareSession(ctx context.Context, kind, addr string, ip netip.Addr) error {
 		}
 	}
 	return waitEOF(lc)
+}
+
+// seedNonce finds a nonce the seed accepts for challenge: SHA-256 of the
+// challenge and the nonce starts with challenge[0]/8 zero bytes, and, as
+// the seed checks it, the nonce's next byte has challenge[0]%8 leading
+// zero bits.
+func seedNonce(challenge [9]byte) [8]byte {
+	full, rest := int(challenge[0]/8), challenge[0]%8
+	var in [17]byte
+	copy(in[:], challenge[:])
+	for n := uint64(0); ; n++ {
+		binary.BigEndian.PutUint64(in[9:], n)
+		sum := sha256.Sum256(in[:])
+		ok := full < len(sum)
+		for _, b := range sum[:min(full, len(sum))] {
+			ok = ok && b == 0
+		}
+		if rest > 0 && full < 8 {
+			ok = ok && in[9+full]&byte(0xff<<(8-rest)) == 0
+		}
+		if ok {
+			return [8]byte(in[9:])
+		}
+	}
+}
+
+// startSeed starts the seed project's server (-seed) on a free loopback
+// port at cfg.BaselineBits and waits until it accepts. The seed takes its
+// address and difficulty from the environment and writes no address file,
+// so the file is written here and the port probed.
+func startSeed(ctx context.Context, log *zap.Logger, cfg config, dir string) (*child, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	f := filepath.Join(dir, realSeed)
+	if err := os.WriteFile(f, []byte(addr+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	env := []string{"HOST=127.0.0.1", "PORT=" + port, "POW_DIFFICULTY=" + strconv.Itoa(cfg.BaselineBits), "MAX_CONCURRENCY=10000"}
+	c, err := startChild(ctx, log, "baseline-"+realSeed, []string{cfg.Seed}, env, f, cfg.ServerCPUs, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; ; i++ {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return c, nil
+		}
+		if i == 100 || !pause(ctx, 50*time.Millisecond) {
+			c.stop(5 * time.Second)
+			return nil, fmt.Errorf("the seed's server never accepted on %s: %w", addr, err)
+		}
+	}
 }
 
 // waitEOF waits for the server to close, so that its work is done before

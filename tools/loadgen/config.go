@@ -74,6 +74,8 @@ type config struct {
 	BaselineC       int  // concurrent baseline sessions
 	BaselineRounds  int
 	BaselineRate    float64       // sessions per second; 0: as fast as the clients go
+	BaselineBits    int           // difficulty of powtcp and the seeds in -baseline mode
+	Seed            string        // the seed project's server binary, a further baseline target; "": none
 	BaselineTimeout time.Duration // limit of each baseline measurement
 
 	Summarize bool     // print medians over the -json reports in Files instead
@@ -144,6 +146,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.BaselineC, "baseline-c", 8, "concurrent sessions in -baseline mode")
 	fs.IntVar(&c.BaselineRounds, "baseline-rounds", 3, "rounds in -baseline mode; the report gives medians")
 	fs.Float64Var(&c.BaselineRate, "baseline-rate", 0, "pace -baseline sessions to this many per second (0: as fast as possible), to see the cost per session of a quiet server")
+	fs.IntVar(&c.BaselineBits, "baseline-bits", 0, "difficulty of powtcp (extra bits off) and of the seed servers in -baseline mode: a multiple of 8, as the seed counts whole zero bytes")
+	fs.StringVar(&c.Seed, "seed", "", "the seed project's server binary (theoptz/pow-tcp cmd/server, built outside this repository): -baseline measures it too, at -baseline-bits")
 	fs.DurationVar(&c.BaselineTimeout, "baseline-timeout", time.Minute, "limit of each baseline measurement")
 	fs.BoolVar(&c.Summarize, "summarize", false, "print medians, minima and maxima over the -json reports named as arguments, per kind of run")
 	fs.StringVar(&c.JSON, "json", "", "also write the report as JSON to this file")
@@ -239,6 +243,12 @@ func (c config) validate() error {
 	}
 	if c.ServerNoFile != 0 && c.Spawn == "" {
 		bad("-server-nofile needs -spawn")
+	}
+	if c.BaselineBits < 0 || c.BaselineBits > 24 || c.BaselineBits%8 != 0 {
+		bad("-baseline-bits %d: want 0, 8, 16 or 24 (the seed counts whole zero bytes)", c.BaselineBits)
+	}
+	if c.Seed != "" && !c.Baseline {
+		bad("-seed needs -baseline")
 	}
 	if c.BaselineRate < 0 {
 		bad("-baseline-rate %v: want 0 or more", c.BaselineRate)

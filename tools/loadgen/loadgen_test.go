@@ -214,11 +214,11 @@ func TestBaselineServers(t *testing.T) {
 	t.Parallel()
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	cfg := config{BaselineN: 200, BaselineC: 4, BaselineTimeout: 30 * time.Second}
+	cfg := config{BaselineN: 200, BaselineC: 4, BaselineTimeout: 30 * time.Second, BaselineBits: 8}
 	ips := newAddrAlloc(firstHonest).take(20)
 	for _, kind := range []string{bareOneLine, bareExchange, bareSeed} {
 		f := filepath.Join(t.TempDir(), "addr")
-		c, err := startChild(t.Context(), zap.NewNop(), kind, []string{exe, f}, []string{baselineEnv + "=" + kind}, f, "", nil)
+		c, err := startChild(t.Context(), zap.NewNop(), kind, []string{exe, f, "8"}, []string{baselineEnv + "=" + kind}, f, "", nil)
 		require.NoError(t, err)
 		round, err := measureBaseline(t.Context(), cfg, kind, c.Addr, c.PID, ips)
 		assert.NoError(t, err, kind)
@@ -226,7 +226,7 @@ func TestBaselineServers(t *testing.T) {
 		assert.NoError(t, c.stop(10*time.Second), kind)
 	}
 
-	srv, err := powserver.New(fixedDifficulty(0), nil, nil)
+	srv, err := powserver.New(fixedDifficulty(8), nil, nil)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -184,7 +184,7 @@ func (r *Report) finish(cfg config) {
 		g = &Goals{}
 	}
 	if b := r.Baseline; b != nil {
-		name := "server CPU/session at difficulty 0 vs the bare line exchange"
+		name := fmt.Sprintf("server CPU/session at difficulty %d vs the bare line exchange", b.Bits)
 		if b.Rate > 0 {
 			name += fmt.Sprintf(" (paced %.0f/s)", b.Rate)
 		}
@@ -416,8 +416,12 @@ func printBaseline(w io.Writer, b *BaselineReport) {
 	for _, r := range b.Ratios {
 		rs = append(rs, fmt.Sprintf("%.2f", r))
 	}
-	fmt.Fprintf(w, "powtcp/oneline per round: %s; median %.2fx (spread %.0f%%); powtcp/exchange %.2fx; powtcp/seed %.2fx\n",
+	fmt.Fprintf(w, "powtcp/oneline per round: %s; median %.2fx (spread %.0f%%); powtcp/exchange %.2fx; powtcp/seed-shaped %.2fx",
 		strings.Join(rs, " "), b.Ratio, 100*b.RatioSpread, b.RatioExchange, b.RatioSeed)
+	if b.RatioRealSeed > 0 {
+		fmt.Fprintf(w, "; powtcp/seed-real %.2fx", b.RatioRealSeed)
+	}
+	fmt.Fprintf(w, " (difficulty %d bits)\n", b.Bits)
 }
 
 func kv(m map[string]int64) string {

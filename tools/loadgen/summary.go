@@ -66,6 +66,9 @@ func figures(r *Report) (string, map[string]float64) {
 		f["ratio powtcp/oneline"] = b.Ratio
 		f["ratio powtcp/exchange"] = b.RatioExchange
 		f["ratio powtcp/seed"] = b.RatioSeed
+		if b.RatioRealSeed > 0 {
+			f["ratio powtcp/seed-real"] = b.RatioRealSeed
+		}
 		for _, t := range b.Targets {
 			f["CPU µs/session "+t.Name] = t.CPUPerSession
 		}

@@ -1,0 +1,84 @@
+package powserver
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/quotes"
+)
+
+// A Handler serves a connection whose client proved its work: its stamp
+// was verified and spent. The server calls ServeProven on the session's
+// goroutine, with the connection's write deadline cleared and its read
+// deadline still the answer's; the handler sets the deadlines it needs.
+// It owns the connection until it returns, and the server closes it then.
+// A nil error counts the session as "served"; an error counts it as
+// "gone" (the client did not get the service) and is logged at debug
+// level with the session.
+//
+// The quote service is one Handler (QuoteHandler, the default); a Go
+// program embeds the gate in its own process with a Handler of its own.
+type Handler interface {
+	ServeProven(p *Proven) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(p *Proven) error
+
+// ServeProven calls f(p).
+func (f HandlerFunc) ServeProven(p *Proven) error { return f(p) }
+
+// Proven is a connection whose client proved its work, as a Handler gets
+// it. It is valid until ServeProven returns.
+type Proven struct {
+	// Conn is the client's connection, as the listener returned it (a
+	// *net.TCPConn on a TCP listener, so io.Copy to another TCP
+	// connection can use splice).
+	Conn net.Conn
+	// Client is the client's key: its IPv4 address or IPv6 /64, taken
+	// from a trusted PROXY header when the listener reads one; the zero
+	// Addr for a unix socket's clients.
+	Client netip.Addr
+	// Bits is the difficulty the client's stamp proved.
+	Bits int
+	// WriteTimeout is the server's deadline for one write to a client.
+	WriteTimeout time.Duration
+
+	reader *protocol.Reader // what read the answer; holds any bytes sent after it
+}
+
+// Buffered returns what the client sent after its solution line and the
+// server already read: a client must wait for the server's reply before
+// it sends more, so this is usually empty, and a handler that relays the
+// connection should send it on (or refuse it) before reading Conn. It is
+// valid until ServeProven returns.
+func (p *Proven) Buffered() []byte {
+	if p.reader == nil {
+		return nil
+	}
+	return p.reader.Buffered()
+}
+
+// QuoteHandler hands each proven client a random quote from c, as one
+// QUOTE line: the quote service, and the server's default handler.
+func QuoteHandler(c *quotes.Collection) Handler { return &quoteHandler{quotes: c} }
+
+type quoteHandler struct {
+	quotes *quotes.Collection
+	served prometheus.Counter // quotes written; nil: not counted
+}
+
+func (h *quoteHandler) ServeProven(p *Proven) error {
+	p.Conn.SetWriteDeadline(time.Now().Add(p.WriteTimeout))
+	if err := protocol.Write(p.Conn, protocol.Quote{Text: h.quotes.Random().String()}); err != nil {
+		return err
+	}
+	if h.served != nil {
+		h.served.Inc()
+	}
+	return nil
+}
