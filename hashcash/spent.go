@@ -1,7 +1,6 @@
 package hashcash
 
 import (
-	"container/heap"
 	"sync"
 	"time"
 )
@@ -101,7 +100,7 @@ func (s *MemoryStore) Spend(key, owner string, until time.Time) error {
 	}
 	s.keys[key] = spent{until: until, owner: owner}
 	s.owners[owner]++
-	heap.Push(&s.expiry, entry{key: key, until: until})
+	s.expiry.push(entry{key: key, until: until})
 	return nil
 }
 
@@ -121,7 +120,7 @@ func (s *MemoryStore) purgeOne(now time.Time) bool {
 	if len(s.expiry) == 0 || !s.expiry[0].until.Before(now) {
 		return false
 	}
-	e := heap.Pop(&s.expiry).(entry)
+	e := s.expiry.pop()
 	if sp := s.keys[e.key]; sp.until.Equal(e.until) { // else the key was spent again since
 		delete(s.keys, e.key)
 		s.dropOwned(sp.owner)
@@ -141,17 +140,46 @@ type entry struct {
 	until time.Time
 }
 
-// expiryHeap is a min-heap of entries by expiry, for container/heap.
+// expiryHeap is a min-heap of entries by expiry. It is typed rather than
+// a container/heap, whose Push and Pop box each entry: an allocation per
+// redemption.
 type expiryHeap []entry
 
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].until.Before(h[j].until) }
-func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(entry)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = entry{} // let the key be collected
-	*h = old[:len(old)-1]
-	return e
+// push adds e.
+func (h *expiryHeap) push(e entry) {
+	*h = append(*h, e)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !a[i].until.Before(a[parent].until) {
+			break
+		}
+		a[i], a[parent] = a[parent], a[i]
+		i = parent
+	}
+}
+
+// pop removes and returns the entry that expires first; h is not empty.
+func (h *expiryHeap) pop() entry {
+	a := *h
+	top, last := a[0], len(a)-1
+	a[0] = a[last]
+	a[last] = entry{} // let the key be collected
+	a = a[:last]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < len(a) && a[l].until.Before(a[least].until) {
+			least = l
+		}
+		if r < len(a) && a[r].until.Before(a[least].until) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		a[i], a[least] = a[least], a[i]
+		i = least
+	}
+	*h = a
+	return top
 }

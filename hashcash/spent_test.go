@@ -184,3 +184,18 @@ func TestMemoryStoreOwnerShare(t *testing.T) {
 	require.NoError(t, s.Spend("a1", "b", t0.Add(time.Minute)), "an expired key spent again counts for its new owner")
 	assert.ErrorIs(t, s.Spend("b2", "b", t0.Add(time.Minute)), ErrOverShare)
 }
+
+// The expiry heap gives entries back in order of expiry, whatever the
+// order they came in.
+func TestExpiryHeapOrder(t *testing.T) {
+	var h expiryHeap
+	base := time.Unix(1000, 0)
+	for _, s := range []int{5, 1, 9, 3, 3, 7, 0, 8, 2, 6, 4} {
+		h.push(entry{key: strconv.Itoa(s), until: base.Add(time.Duration(s) * time.Second)})
+	}
+	var got []int
+	for len(h) > 0 {
+		got = append(got, int(h.pop().until.Sub(base)/time.Second))
+	}
+	assert.Equal(t, []int{0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9}, got)
+}

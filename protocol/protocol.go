@@ -83,58 +83,96 @@ type Quote struct {
 	Text string
 }
 
-// Line formats a message as one protocol line, "\n" included.
-// It returns ErrMalformed when a field would break the line: an empty field,
-// a space inside a single-token field, a control character, or a line over MaxLineLen.
-func (c Challenge) Line() ([]byte, error) {
+// Line formats c as a CHALLENGE line, "\n" included. Line and AppendLine
+// return ErrMalformed when a field would break the line: an empty field, a
+// space inside a single-token field, a control character, or a line over
+// MaxLineLen (ErrLineTooLong).
+func (c Challenge) Line() ([]byte, error) { return c.AppendLine(make([]byte, 0, lineCap)) }
+
+// AppendLine appends c's line to b: Line without an allocation when b has room.
+func (c Challenge) AppendLine(b []byte) ([]byte, error) {
 	if c.Window < time.Millisecond {
-		return nil, fmt.Errorf("%w: window %v under 1ms", ErrMalformed, c.Window)
+		return b, fmt.Errorf("%w: window %v under 1ms", ErrMalformed, c.Window)
 	}
-	return line(Version, VerbChallenge, token(c.Prefix), strconv.FormatInt(c.Window.Milliseconds(), 10))
+	start := len(b)
+	b = append(b, Version+" "+VerbChallenge...)
+	b, err := appendField(b, c.Prefix, true)
+	if err != nil {
+		return b[:start], err
+	}
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, c.Window.Milliseconds(), 10)
+	return endLine(b, start)
 }
 
 // Line formats s as a SOLUTION line.
-func (s Solution) Line() ([]byte, error) { return line(VerbSolution, token(s.Stamp)) }
+func (s Solution) Line() ([]byte, error) { return s.AppendLine(make([]byte, 0, lineCap)) }
+
+// AppendLine appends s's line to b.
+func (s Solution) AppendLine(b []byte) ([]byte, error) {
+	start := len(b)
+	b, err := appendField(append(b, VerbSolution...), s.Stamp, true)
+	if err != nil {
+		return b[:start], err
+	}
+	return endLine(b, start)
+}
 
 // Line formats q as a QUOTE line.
-func (q Quote) Line() ([]byte, error) { return line(VerbQuote, text(q.Text)) }
+func (q Quote) Line() ([]byte, error) { return q.AppendLine(make([]byte, 0, lineCap)) }
+
+// AppendLine appends q's line to b.
+func (q Quote) AppendLine(b []byte) ([]byte, error) {
+	start := len(b)
+	b, err := appendField(append(b, VerbQuote...), q.Text, false)
+	if err != nil {
+		return b[:start], err
+	}
+	return endLine(b, start)
+}
 
 // Line formats e as an ERROR line.
-func (e *Error) Line() ([]byte, error) { return line(VerbError, token(string(e.Code)), text(e.Reason)) }
+func (e *Error) Line() ([]byte, error) { return e.AppendLine(make([]byte, 0, lineCap)) }
 
-// token and text mark how line checks a field: a token may not contain spaces.
-type token string
-type text string
-
-func line(fields ...any) ([]byte, error) {
-	b := make([]byte, 0, 128)
-	for i, f := range fields {
-		var s string
-		switch f := f.(type) {
-		case string:
-			s = f
-		case token:
-			s = string(f)
-			if strings.IndexByte(s, ' ') >= 0 {
-				return nil, fmt.Errorf("%w: space in field %q", ErrMalformed, s)
-			}
-		case text:
-			s = string(f)
-		}
-		if s == "" {
-			return nil, fmt.Errorf("%w: empty field %d", ErrMalformed, i)
-		}
-		if err := checkText(s); err != nil {
-			return nil, err
-		}
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, s...)
+// AppendLine appends e's line to b.
+func (e *Error) AppendLine(b []byte) ([]byte, error) {
+	start := len(b)
+	b, err := appendField(append(b, VerbError...), string(e.Code), true)
+	if err == nil {
+		b, err = appendField(b, e.Reason, false)
 	}
+	if err != nil {
+		return b[:start], err
+	}
+	return endLine(b, start)
+}
+
+// lineCap is the capacity Line starts with: most lines fit.
+const lineCap = 128
+
+// appendField appends a space and s, a field of a line. It returns
+// ErrMalformed when s would break the line: empty, a space inside a
+// single-token field, a control character or invalid UTF-8.
+func appendField(b []byte, s string, isToken bool) ([]byte, error) {
+	if s == "" {
+		return b, fmt.Errorf("%w: empty field after %q", ErrMalformed, b)
+	}
+	if isToken && strings.IndexByte(s, ' ') >= 0 {
+		return b, fmt.Errorf("%w: space in field %q", ErrMalformed, s)
+	}
+	if err := checkText(s); err != nil {
+		return b, err
+	}
+	b = append(b, ' ')
+	return append(b, s...), nil
+}
+
+// endLine ends the line that starts at b[start:], refusing one over
+// MaxLineLen.
+func endLine(b []byte, start int) ([]byte, error) {
 	b = append(b, '\n')
-	if len(b) > MaxLineLen {
-		return nil, fmt.Errorf("%w: %d bytes", ErrLineTooLong, len(b))
+	if n := len(b) - start; n > MaxLineLen {
+		return b[:start], fmt.Errorf("%w: %d bytes", ErrLineTooLong, n)
 	}
 	return b, nil
 }
@@ -172,11 +210,12 @@ func ParseChallenge(l string) (Challenge, error) {
 	case first != Version:
 		return Challenge{}, fmt.Errorf("%w: want %q first, got %.32q", ErrMalformed, Version, first)
 	}
-	f, err := fields(l, 4)
+	var f [4]string
+	n, err := fields(l, f[:])
 	if err != nil {
 		return Challenge{}, err
 	}
-	if len(f) != 4 || f[1] != VerbChallenge {
+	if n != 4 || f[1] != VerbChallenge {
 		return Challenge{}, fmt.Errorf("%w: want %q", ErrMalformed, "POWTCP/1 CHALLENGE <prefix> <window-ms>")
 	}
 	ms, err := strconv.ParseUint(f[3], 10, 31)
@@ -191,11 +230,12 @@ func ParseSolution(l string) (Solution, error) {
 	if first, _, _ := strings.Cut(l, " "); strings.HasPrefix(first, "POWTCP/") && first != Version {
 		return Solution{}, fmt.Errorf("%w: client speaks %.32q, this server %q", ErrVersion, first, Version)
 	}
-	f, err := fields(l, 2)
+	var f [2]string
+	n, err := fields(l, f[:])
 	if err != nil {
 		return Solution{}, err
 	}
-	if len(f) != 2 || f[0] != VerbSolution {
+	if n != 2 || f[0] != VerbSolution {
 		return Solution{}, fmt.Errorf("%w: want %q", ErrMalformed, "SOLUTION <stamp>")
 	}
 	return Solution{Stamp: f[1]}, nil
@@ -231,21 +271,28 @@ func parseError(l string) error {
 	return &Error{Code: Code(f[1]), Reason: f[2]}
 }
 
-// fields splits a line into at most max single-space-separated fields after checking it.
-func fields(l string, max int) ([]string, error) {
+// fields checks a line and splits it into at most len(out) fields
+// separated by single spaces, into out; it returns how many there are.
+// It does not allocate unless it fails.
+func fields(l string, out []string) (int, error) {
 	if err := checkLine(l); err != nil {
-		return nil, err
+		return 0, err
 	}
-	f := strings.SplitN(l, " ", max+1)
-	for _, s := range f {
-		if s == "" {
-			return nil, fmt.Errorf("%w: empty field (fields are separated by exactly one space)", ErrMalformed)
+	n, rest := 0, l
+	for {
+		f, after, more := strings.Cut(rest, " ")
+		if f == "" {
+			return 0, fmt.Errorf("%w: empty field (fields are separated by exactly one space)", ErrMalformed)
 		}
+		if n == len(out) {
+			return 0, fmt.Errorf("%w: more than %d fields", ErrMalformed, len(out))
+		}
+		out[n], n = f, n+1
+		if !more {
+			return n, nil
+		}
+		rest = after
 	}
-	if len(f) > max {
-		return nil, fmt.Errorf("%w: more than %d fields", ErrMalformed, max)
-	}
-	return f, nil
 }
 
 func checkLine(l string) error {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/powtcp/powtcp/protocol"
 )
 
 // admission decides which connections get a slot, at what price, and which
@@ -68,6 +70,10 @@ const (
 type ipState struct {
 	conns int  // connections in flight
 	rate  rate // recent connection rate
+	// The address as the stamps and the spent store name it, made when
+	// the address is first admitted and kept while it is remembered.
+	key      string // clientKeyString
+	resource string // the stamp's resource: key@service
 }
 
 // price is what admit asks of a connection.
@@ -79,7 +85,7 @@ type price struct {
 // refusal is why a connection was not admitted.
 type refusal struct {
 	reason string // metric label
-	msg    string // for the client
+	line   []byte // the ERROR line the client is told
 }
 
 // refusals are the refusals admit gives, made once so that a refused
@@ -89,10 +95,17 @@ type refusals struct {
 }
 
 func newRefusals(cfg Config) refusals {
+	busy := func(reason, msg string) refusal {
+		l, err := (&protocol.Error{Code: protocol.CodeBusy, Reason: msg}).Line()
+		if err != nil {
+			panic("powserver: refusal line: " + err.Error()) // the messages are ours
+		}
+		return refusal{reason: reason, line: l}
+	}
 	return refusals{
-		shutdown: refusal{"shutdown", "server is shutting down"},
-		perIP:    refusal{"per_ip", fmt.Sprintf("more than %d connections from your address", cfg.MaxConnsPerIP)},
-		full:     refusal{"cap", "server at capacity"},
+		shutdown: busy("shutdown", "server is shutting down"),
+		perIP:    busy("per_ip", fmt.Sprintf("more than %d connections from your address", cfg.MaxConnsPerIP)),
+		full:     busy("cap", "server at capacity"),
 	}
 }
 
@@ -107,13 +120,13 @@ func newAdmission(cfg Config, log *zap.Logger, m *metrics) *admission {
 	}
 }
 
-// admit gives conn a slot, closing a silent handshake when the table is
-// full, and returns its price.
-func (a *admission) admit(conn net.Conn, client netip.Addr, now time.Time) (*slot, price, *refusal) {
+// admit gives conn the slot s (the caller's, zero), closing a silent
+// handshake when the table is full, and returns its price.
+func (a *admission) admit(s *slot, conn net.Conn, client netip.Addr, now time.Time) (price, *refusal) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		return nil, price{}, &a.refuse.shutdown
+		return price{}, &a.refuse.shutdown
 	}
 	st := a.clients[client]
 	if st == nil {
@@ -127,22 +140,26 @@ func (a *admission) admit(conn net.Conn, client netip.Addr, now time.Time) (*slo
 	// never counts in the load every client pays (priceLocked).
 	st.rate.add(now)
 	if st.conns >= a.cfg.MaxConnsPerIP {
-		return nil, price{}, &a.refuse.perIP
+		return price{}, &a.refuse.perIP
 	}
 	if len(a.slots) >= a.cfg.MaxConns {
 		victim := a.victimLocked()
 		if victim == nil {
-			return nil, price{}, &a.refuse.full
+			return price{}, &a.refuse.full
 		}
 		a.closeLocked(victim, closedEvicted)
 	}
+	if st.key == "" {
+		st.key = clientKeyString(client)
+		st.resource = resource(st.key, a.cfg.Name)
+	}
 	a.seq++
-	s := &slot{conn: conn, client: client, st: st, at: len(a.silent), seq: a.seq}
+	*s = slot{conn: conn, client: client, st: st, at: len(a.silent), seq: a.seq}
 	a.silent = append(a.silent, s)
 	a.slots[s] = struct{}{}
 	st.conns++
 	a.metrics.handshakes.Set(float64(len(a.silent)))
-	return s, a.priceLocked(st, now), nil
+	return a.priceLocked(st, now), nil
 }
 
 // victimLocked picks the silent handshake to close: among up to

@@ -39,13 +39,13 @@ func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 func TestAdmissionEvictsOnlySilent(t *testing.T) {
 	a := newTestAdmission(t, func(c *Config) { c.MaxConns, c.MaxConnsPerIP = 2, 2 })
 	c1, c2, c3, c4 := &fakeConn{}, &fakeConn{}, &fakeConn{}, &fakeConn{}
-	s1, _, ref := a.admit(c1, ip("10.0.0.1"), t0)
+	s1, _, ref := admitNew(a, c1, ip("10.0.0.1"), t0)
 	require.Nil(t, ref)
 	require.True(t, a.answered(s1))
-	s2, _, ref := a.admit(c2, ip("10.0.0.2"), t0)
+	s2, _, ref := admitNew(a, c2, ip("10.0.0.2"), t0)
 	require.Nil(t, ref)
 
-	_, _, ref = a.admit(c3, ip("10.0.0.3"), t0)
+	_, _, ref = admitNew(a, c3, ip("10.0.0.3"), t0)
 	require.Nil(t, ref)
 	assert.True(t, c2.closed, "the silent one made room")
 	assert.False(t, c1.closed, "the answering one stays")
@@ -53,12 +53,12 @@ func TestAdmissionEvictsOnlySilent(t *testing.T) {
 	assert.False(t, a.answered(s2), "an evicted slot cannot answer any more")
 	a.release(s2, t0) // its session ends: no double release
 
-	_, _, ref = a.admit(c4, ip("10.0.0.4"), t0)
+	_, _, ref = admitNew(a, c4, ip("10.0.0.4"), t0)
 	require.Nil(t, ref, "the third is silent, so it goes")
 	assert.True(t, c3.closed)
 	s4 := a.silent[0]
 	require.True(t, a.answered(s4))
-	_, _, ref = a.admit(&fakeConn{}, ip("10.0.0.5"), t0)
+	_, _, ref = admitNew(a, &fakeConn{}, ip("10.0.0.5"), t0)
 	require.NotNil(t, ref, "nothing silent left to close")
 	assert.Equal(t, "cap", ref.reason)
 	a.release(s1, t0)
@@ -74,20 +74,20 @@ func TestAdmissionEvictsOnlySilent(t *testing.T) {
 func TestAdmissionVictim(t *testing.T) {
 	a := newTestAdmission(t, func(c *Config) { c.MaxConns, c.MaxConnsPerIP = 1000, 1000 })
 	for i := range 5 {
-		a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), t0)
+		admitNew(a, &fakeConn{}, netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), t0)
 	}
 	for range 3 {
-		a.admit(&fakeConn{}, ip("10.9.9.9"), t0)
+		admitNew(a, &fakeConn{}, ip("10.9.9.9"), t0)
 	}
 	v := a.victimLocked()
 	assert.Equal(t, ip("10.9.9.9"), v.client, "a table of evictSample: every one is looked at")
 
 	b := newTestAdmission(t, func(c *Config) { c.MaxConns, c.MaxConnsPerIP = 1000, 1 })
-	oldest, _, _ := b.admit(&fakeConn{}, ip("10.0.0.1"), t0)
+	oldest, _, _ := admitNew(b, &fakeConn{}, ip("10.0.0.1"), t0)
 	for i := range 500 {
-		b.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), t0)
+		admitNew(b, &fakeConn{}, netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), t0)
 	}
-	youngest, _, _ := b.admit(&fakeConn{}, ip("10.0.0.2"), t0)
+	youngest, _, _ := admitNew(b, &fakeConn{}, ip("10.0.0.2"), t0)
 	oldestHits := 0
 	for range 1000 {
 		switch b.victimLocked() {
@@ -106,7 +106,7 @@ func TestAdmissionClose(t *testing.T) {
 	cs := []*fakeConn{{}, {}, {}}
 	var slots []*slot
 	for i, c := range cs {
-		s, _, _ := a.admit(c, netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), t0)
+		s, _, _ := admitNew(a, c, netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), t0)
 		slots = append(slots, s)
 	}
 	a.answered(slots[0])
@@ -116,7 +116,7 @@ func TestAdmissionClose(t *testing.T) {
 	assert.False(t, cs[0].closed)
 	assert.True(t, cs[1].closed && cs[2].closed)
 	assert.Equal(t, closedShutdown, a.closedFor(slots[1]))
-	_, _, ref := a.admit(&fakeConn{}, ip("10.0.0.9"), t0)
+	_, _, ref := admitNew(a, &fakeConn{}, ip("10.0.0.9"), t0)
 	require.NotNil(t, ref)
 	assert.Equal(t, "shutdown", ref.reason)
 }
@@ -129,22 +129,22 @@ func TestAdmissionWindow(t *testing.T) {
 		c.Difficulty, c.MaxExtraBits, c.MaxConns, c.MaxConnsPerIP = 16, 6, 64, 1
 	})
 	calm := a.cfg.solveWindow(16)
-	s, p, _ := a.admit(&fakeConn{}, ip("10.0.0.1"), t0)
+	s, p, _ := admitNew(a, &fakeConn{}, ip("10.0.0.1"), t0)
 	assert.Equal(t, price{bits: 16, window: calm}, p)
 	a.release(s, t0)
 	for range 1300 { // a storm from one address, each refused but the first
-		if s, _, ref := a.admit(&fakeConn{}, ip("10.0.0.1"), t0); ref == nil {
+		if s, _, ref := admitNew(a, &fakeConn{}, ip("10.0.0.1"), t0); ref == nil {
 			a.release(s, t0)
 		}
 	}
-	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.1"), t0)
+	_, p, _ = admitNew(a, &fakeConn{}, ip("10.0.0.1"), t0)
 	assert.Greater(t, p.bits, 16, "the storm raised its own price")
 	assert.Equal(t, calm, p.window, "but not its window")
 
 	for i := range 8 { // an eighth of the table: under load
-		a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 3, 0, byte(i)}), t0)
+		admitNew(a, &fakeConn{}, netip.AddrFrom4([4]byte{10, 3, 0, byte(i)}), t0)
 	}
-	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.2"), t0)
+	_, p, _ = admitNew(a, &fakeConn{}, ip("10.0.0.2"), t0)
 	assert.Equal(t, a.cfg.AnswerWindow, p.window)
 }
 
@@ -159,7 +159,7 @@ func TestAdmissionLoadFollowsProofs(t *testing.T) {
 	now, refused := t0, 0
 	for i := range 20000 { // 20,000 connections in 2 s from 50 addresses, none solving
 		now = now.Add(100 * time.Microsecond)
-		s, _, ref := a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 5, 0, byte(i % 50)}), now)
+		s, _, ref := admitNew(a, &fakeConn{}, netip.AddrFrom4([4]byte{10, 5, 0, byte(i % 50)}), now)
 		switch {
 		case ref != nil:
 			refused++
@@ -168,21 +168,31 @@ func TestAdmissionLoadFollowsProofs(t *testing.T) {
 		}
 	}
 	assert.Greater(t, refused, 10000, "the flood hit the per-address cap")
-	s, p, ref := a.admit(&fakeConn{}, ip("10.0.0.1"), now)
+	s, p, ref := admitNew(a, &fakeConn{}, ip("10.0.0.1"), now)
 	require.Nil(t, ref)
 	assert.Equal(t, 16, p.bits, "a flood that never solves costs others nothing")
 	a.release(s, now)
 
 	for i := range 8000 { // 8,000 proofs in 2 s from 8,000 addresses
 		now = now.Add(250 * time.Microsecond)
-		s, _, ref := a.admit(&fakeConn{}, netip.AddrFrom4([4]byte{10, 6, byte(i >> 8), byte(i)}), now)
+		s, _, ref := admitNew(a, &fakeConn{}, netip.AddrFrom4([4]byte{10, 6, byte(i >> 8), byte(i)}), now)
 		require.Nil(t, ref)
 		require.True(t, a.answered(s))
 		s.redeemed = true
 		a.release(s, now)
 	}
-	_, p, _ = a.admit(&fakeConn{}, ip("10.0.0.2"), now)
+	_, p, _ = admitNew(a, &fakeConn{}, ip("10.0.0.2"), now)
 	// The rate decays with rateTau (10 s): after 2 s at 4,000/s it reads
 	// about 725/s, 7.25x calm, so two load bits.
 	assert.Equal(t, 16+2, p.bits, "redeemed proofs at several times the calm rate raise everyone's price")
+}
+
+// admitNew admits conn into a new slot, as a session does into its own.
+func admitNew(a *admission, conn net.Conn, client netip.Addr, now time.Time) (*slot, price, *refusal) {
+	s := &slot{}
+	p, ref := a.admit(s, conn, client, now)
+	if ref != nil {
+		return nil, p, ref
+	}
+	return s, p, nil
 }

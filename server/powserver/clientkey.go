@@ -47,9 +47,9 @@ func clientKeyString(k netip.Addr) string {
 // (a /64 key is shorter, but the bound need not depend on that).
 const maxClientKeyLen = len("ffff-ffff-ffff-ffff-ffff-ffff-ffff-ffff")
 
-// resource binds a stamp to the client's key and this service, without
-// ':': "127.0.0.1@powtcp". Clients of a listener without IP addresses (a
-// unix socket) share one key, "local".
-func resource(k netip.Addr, service string) string {
-	return clientKeyString(k) + "@" + service
+// resource binds a stamp to the client's key (as clientKeyString makes
+// it) and this service, without ':': "127.0.0.1@powtcp". Clients of a
+// listener without IP addresses (a unix socket) share one key, "local".
+func resource(key, service string) string {
+	return key + "@" + service
 }

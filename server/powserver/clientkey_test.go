@@ -17,8 +17,8 @@ func TestLongestNameFits(t *testing.T) {
 	longest := netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
 	assert.Len(t, clientKeyString(longest), maxClientKeyLen)
 	name := strings.Repeat("n", MaxNameLen)
-	assert.NoError(t, hashcash.ValidateResource(resource(longest, name)))
-	assert.Error(t, hashcash.ValidateResource(resource(longest, name)+"n"), "the bound is tight")
+	assert.NoError(t, hashcash.ValidateResource(resource(clientKeyString(longest), name)))
+	assert.Error(t, hashcash.ValidateResource(resource(clientKeyString(longest), name)+"n"), "the bound is tight")
 
 	ts := start(t, Config{Name: strings.Repeat("n", MaxNameLen)})
 	p := dial(t, ts.addr)

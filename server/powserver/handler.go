@@ -1,6 +1,7 @@
 package powserver
 
 import (
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"time"
@@ -64,17 +65,32 @@ func (p *Proven) Buffered() []byte {
 }
 
 // QuoteHandler hands each proven client a random quote from c, as one
-// QUOTE line: the quote service, and the server's default handler.
-func QuoteHandler(c *quotes.Collection) Handler { return &quoteHandler{quotes: c} }
+// QUOTE line: the quote service, and the server's default handler. The
+// lines are formatted once, here.
+func QuoteHandler(c *quotes.Collection) Handler { return newQuoteHandler(c, nil) }
 
 type quoteHandler struct {
-	quotes *quotes.Collection
+	lines  [][]byte           // a QUOTE line per quote
+	errs   []error            // why a quote has no line (the collection's checks make it none)
 	served prometheus.Counter // quotes written; nil: not counted
 }
 
+func newQuoteHandler(c *quotes.Collection, served prometheus.Counter) *quoteHandler {
+	all := c.All()
+	h := &quoteHandler{lines: make([][]byte, len(all)), errs: make([]error, len(all)), served: served}
+	for i, q := range all {
+		h.lines[i], h.errs[i] = protocol.Quote{Text: q.String()}.Line()
+	}
+	return h
+}
+
 func (h *quoteHandler) ServeProven(p *Proven) error {
+	i := rand.IntN(len(h.lines))
+	if h.errs[i] != nil {
+		return h.errs[i]
+	}
 	p.Conn.SetWriteDeadline(time.Now().Add(p.WriteTimeout))
-	if err := protocol.Write(p.Conn, protocol.Quote{Text: h.quotes.Random().String()}); err != nil {
+	if _, err := p.Conn.Write(h.lines[i]); err != nil {
 		return err
 	}
 	if h.served != nil {

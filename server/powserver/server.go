@@ -45,6 +45,7 @@ type Server struct {
 	metrics *metrics
 
 	inboxes     inboxes
+	lines       lineBufs
 	shutdown    atomic.Bool
 	panicLogged atomic.Bool    // the first session panic was logged with its stack
 	wg          sync.WaitGroup // Serve loops and sessions
@@ -98,7 +99,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 		if q == nil {
 			q = quotes.Default()
 		}
-		s.handler = &quoteHandler{quotes: q, served: m.quotesServed}
+		s.handler = newQuoteHandler(q, m.quotesServed)
 	}
 	if s.spent == nil {
 		mem := hashcash.NewMemoryStore(cfg.ReplayCacheSize, cfg.ReplayShare(), cfg.Now)
@@ -190,8 +191,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		backoff = 0
+		ss := &session{srv: s, conn: conn}
+		if _, plain := conn.(*net.TCPConn); plain {
+			ss.begin() // nothing to wait for before admission: see begin
+			continue
+		}
 		s.wg.Add(1)
-		go (&session{srv: s, conn: conn}).serve()
+		go ss.serve()
 	}
 }
 

@@ -18,38 +18,66 @@ import (
 // session is one connection's life on the server, from accept to close.
 // Its methods run it in order:
 //
-//   - serve: the PROXY header (if any), admission, the challenge;
+//   - serve, on the connection's first goroutine: the PROXY header, when
+//     the listener reads one (a plain TCP connection skips serve: its
+//     begin runs on the accept loop);
+//   - begin: admission and the challenge;
 //   - await, on a fresh goroutine: the wait for the answer, its check, the
 //     Handler once the proof checked out, the outcome;
 //   - close: the slot released, the connection closed.
 //
 // A session belongs to the goroutine running it; admission may close its
 // connection from outside (to make room, or at shutdown) and says so
-// through the slot.
+// through the slot. What a session needs on the way lives in it, so that
+// the steady state allocates little beyond the session itself (see
+// BenchmarkSession).
 type session struct {
 	srv      *Server
 	conn     net.Conn
-	slot     *slot  // admission's; nil until admitted
-	price    price  // what the challenge asked
-	resource string // the stamp's resource: who the client is, and this service
-	start    time.Time
-	proven   Proven // what the Handler gets, kept here so that it costs no allocation
+	admitted bool       // slot is admission's until close
+	slot     slot       // the session's place in admission's table
+	price    price      // what the challenge asked
+	start    time.Time  // when admission took it
+	wait     answerWait // the wait for the answer's first bytes
+	proven   Proven     // what the Handler gets
 }
 
-// serve runs the session's first half: the PROXY header, admission and the
-// challenge. The wait for the answer and the rest run on a new goroutine,
-// await: this one's stack grew to 4 KiB while it minted the challenge
-// (crypto/rand and the HMAC are each over 1 KiB deep), and a connection
-// that stays silent would hold that stack for its whole window. A fresh
-// goroutine starts on the runtime's usual 2 KiB stack and waits on it; only
-// an answer makes it grow. (Per silent handshake: 6.1 KB of server RSS
-// before, 4.1 KB after; BENCHMARKS.md.)
+// serve runs on a goroutine of the connection's own when the listener
+// reads a PROXY protocol header (command server's -proxy-protocol), as
+// that read may wait: a zero-length read makes the wrapper read the header,
+// under its own deadline, and reports a missing or refused header. Then
+// begin.
+func (ss *session) serve() {
+	defer ss.srv.wg.Done() // Serve added it
+	if _, err := ss.conn.Read(nil); err != nil {
+		ss.srv.metrics.refusal("proxy_header").Inc()
+		ss.srv.warn.warn("connection refused: proxy_header", err)
+		ss.conn.Close()
+		return
+	}
+	ss.begin()
+}
+
+// begin runs admission and sends the challenge, then hands the rest of
+// the session to await on a new goroutine; a refused connection is told
+// why and closed here. For a plain TCP connection begin runs on the
+// accept loop, which saves a goroutine per session and makes a refusal
+// cost no goroutine at all: nothing in it waits (admission takes a mutex
+// for a few map operations; the challenge's write goes to a fresh socket's
+// empty send buffer, and its deadline bounds it all the same).
+//
+// await runs on a goroutine of its own, not on the one that minted the
+// challenge: that one's stack grew to 4 KiB (crypto/rand and the HMAC are
+// each over 1 KiB deep), and a connection that stays silent would hold
+// that stack for its whole window. A fresh goroutine starts on the
+// runtime's usual 2 KiB stack and waits on it; only an answer makes it
+// grow. (Per silent handshake: 6.1 KB of server RSS before, 4.1 KB after;
+// BENCHMARKS.md.)
 //
 // A panic ends its session only: the connection is closed, the panic
 // counted, and the first one logged with its stack (later ones go to the
 // aggregated warnings).
-func (ss *session) serve() {
-	defer ss.srv.wg.Done() // Serve added it
+func (ss *session) begin() {
 	handedOff := false
 	defer func() {
 		if !handedOff {
@@ -58,30 +86,20 @@ func (ss *session) serve() {
 	}()
 	defer ss.contain()
 	srv := ss.srv
-	// A listener that takes the client's address from a PROXY protocol
-	// header (command server's -proxy-protocol) has it only once the header
-	// is in: a zero-length read makes it read the header, under its own
-	// deadline, and reports a missing or refused header. (On other
-	// connections it returns at once.)
-	if _, err := ss.conn.Read(nil); err != nil {
-		srv.metrics.refusal("proxy_header").Inc()
-		srv.warn.warn("connection refused: proxy_header", err)
-		return
-	}
 	ss.start = srv.cfg.Now()
-	client := clientKey(ss.conn.RemoteAddr())
-	sl, pr, ref := srv.adm.admit(ss.conn, client, ss.start)
+	pr, ref := srv.adm.admit(&ss.slot, ss.conn, clientKey(ss.conn.RemoteAddr()), ss.start)
 	if ref != nil {
-		// Counted, not logged: a refusal is the cheapest thing a flood
-		// can make the server do, and must stay so.
+		// Counted, not logged, and the line made once: a refusal is the
+		// cheapest thing a flood can make the server do, and must stay so.
 		srv.metrics.refusal(ref.reason).Inc()
-		ss.write(&protocol.Error{Code: protocol.CodeBusy, Reason: ref.msg}) // best effort: closing next
+		ss.conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
+		ss.conn.Write(ref.line) // best effort: closing next
 		return
 	}
-	ss.slot, ss.price, ss.resource = sl, pr, resource(client, srv.cfg.Name)
-	ch := protocol.Challenge{Prefix: srv.minter.Challenge(pr.bits, ss.resource), Window: pr.window}
+	ss.admitted, ss.price = true, pr
 	setDeadlines(ss.conn, time.Now(), pr.window, srv.cfg.WriteTimeout)
-	if err := protocol.Write(ss.conn, ch); err != nil {
+	ch := protocol.Challenge{Prefix: srv.minter.Challenge(pr.bits, ss.slot.st.resource), Window: pr.window}
+	if err := writeLine(&srv.lines, ss.conn, ch); err != nil {
 		ss.finish(ss.gone(), err.Error())
 		return
 	}
@@ -99,7 +117,7 @@ func (ss *session) await() {
 	// The wait is the only call made from here before the answer arrives,
 	// and this frame is small: what a silent handshake holds is this
 	// frame and the runtime's, within the first 2 KiB of stack.
-	in, err := waitAnswer(ss.conn, &ss.srv.inboxes)
+	in, err := ss.wait.wait(ss.conn, &ss.srv.inboxes)
 	if in != nil {
 		defer ss.srv.inboxes.put(in)
 	}
@@ -110,8 +128,8 @@ func (ss *session) await() {
 // close releases the session's slot, if it was admitted, and closes its
 // connection.
 func (ss *session) close() {
-	if ss.slot != nil {
-		ss.srv.adm.release(ss.slot, ss.srv.cfg.Now())
+	if ss.admitted {
+		ss.srv.adm.release(&ss.slot, ss.srv.cfg.Now())
 	}
 	ss.conn.Close()
 }
@@ -121,7 +139,7 @@ func (ss *session) close() {
 // Handler does. It returns the outcome ("served", an error code, "gone",
 // "evicted" or "shutdown") and a detail.
 func (ss *session) answer(in *inbox, err error) (outcome, detail string) {
-	srv, sl := ss.srv, ss.slot
+	srv, sl := ss.srv, &ss.slot
 	if err == nil && !srv.adm.answered(sl) {
 		err = net.ErrClosed // closed by admission while the answer arrived
 	}
@@ -144,11 +162,11 @@ func (ss *session) answer(in *inbox, err error) (outcome, detail string) {
 		lingerClose(ss.conn)
 		return outcome, detail
 	}
-	stamp, expires, err := srv.minter.Verify(sol.Stamp, ss.resource)
+	stamp, expires, err := srv.minter.Verify(sol.Stamp, sl.st.resource)
 	if err != nil {
 		return ss.refuse(verifyErrorCode(err), err.Error())
 	}
-	if err := srv.spent.Spend(stamp.Prefix(), clientKeyString(sl.client), expires); err != nil {
+	if err := srv.spent.Spend(stamp.Prefix(), sl.st.key, expires); err != nil {
 		switch {
 		case errors.Is(err, hashcash.ErrReplayed):
 			return ss.refuse(protocol.CodeReplayed, "challenge already redeemed")
@@ -200,7 +218,7 @@ func (ss *session) contain() {
 // closed it (the client is told why, if the write is cheap), or the
 // client left.
 func (ss *session) gone() string {
-	switch ss.srv.adm.closedFor(ss.slot) {
+	switch ss.srv.adm.closedFor(&ss.slot) {
 	case closedEvicted:
 		ss.tell("server full: this handshake was closed to make room; try again")
 		return outcomeEvicted
@@ -215,7 +233,7 @@ func (ss *session) gone() string {
 // admission gets one short try.
 func (ss *session) tell(reason string) {
 	ss.conn.SetWriteDeadline(time.Now().Add(tellTimeout))
-	protocol.Write(ss.conn, &protocol.Error{Code: protocol.CodeBusy, Reason: reason})
+	ss.srv.lines.write(ss.conn, &protocol.Error{Code: protocol.CodeBusy, Reason: reason})
 }
 
 // tellTimeout bounds the write of tell.
@@ -233,9 +251,9 @@ func (ss *session) refuse(code protocol.Code, reason string) (string, string) {
 	return string(code), reason
 }
 
-func (ss *session) write(m protocol.Message) error {
+func (ss *session) write(m appender) error {
 	ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
-	return protocol.Write(ss.conn, m)
+	return ss.srv.lines.write(ss.conn, m)
 }
 
 // lingerClose half-closes conn and discards a bounded amount of unread
