@@ -110,12 +110,7 @@ func (s Solution) Line() ([]byte, error) { return s.AppendLine(make([]byte, 0, l
 
 // AppendLine appends s's line to b.
 func (s Solution) AppendLine(b []byte) ([]byte, error) {
-	start := len(b)
-	b, err := appendField(append(b, VerbSolution...), s.Stamp, true)
-	if err != nil {
-		return b[:start], err
-	}
-	return endLine(b, start)
+	return appendVerbLine(b, VerbSolution, s.Stamp, true)
 }
 
 // Line formats q as a QUOTE line.
@@ -123,8 +118,13 @@ func (q Quote) Line() ([]byte, error) { return q.AppendLine(make([]byte, 0, line
 
 // AppendLine appends q's line to b.
 func (q Quote) AppendLine(b []byte) ([]byte, error) {
+	return appendVerbLine(b, VerbQuote, q.Text, false)
+}
+
+// appendVerbLine appends the line "verb field".
+func appendVerbLine(b []byte, verb, field string, isToken bool) ([]byte, error) {
 	start := len(b)
-	b, err := appendField(append(b, VerbQuote...), q.Text, false)
+	b, err := appendField(append(b, verb...), field, isToken)
 	if err != nil {
 		return b[:start], err
 	}
