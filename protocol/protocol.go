@@ -32,6 +32,10 @@ const (
 	VerbQuote = "QUOTE"
 	// VerbError: "ERROR <code> <reason>", server to client, instead of a challenge or a quote.
 	VerbError = "ERROR"
+	// VerbProceed: "PROCEED <upstream>", gate to client, after a valid
+	// solution: from the byte after this line on, the connection carries
+	// the upstream service's own protocol, both ways, unchanged.
+	VerbProceed = "PROCEED"
 )
 
 // Code is the machine-readable reason of an ERROR line.
@@ -49,6 +53,7 @@ const (
 	CodeReplayed      Code = "replayed"       // the challenge was already redeemed once
 	CodeTooSlow       Code = "too-slow"       // no solution arrived within the solve window
 	CodeBusy          Code = "busy"           // the server is at capacity or shutting down; try again later
+	CodeUpstream      Code = "upstream"       // a gate could not reach the service behind it (refused, timed out); the proof was spent
 )
 
 // Errors of reading and parsing lines. Callers tell them apart with errors.Is.
@@ -56,6 +61,12 @@ var (
 	ErrLineTooLong = errors.New("line longer than 1024 bytes")
 	ErrMalformed   = errors.New("malformed line")
 	ErrVersion     = errors.New("unsupported protocol version")
+	// ErrNotGate: a client that wants a tunnel got a QUOTE: the server is
+	// a quote service, not a gate.
+	ErrNotGate = errors.New("the server is a quote service, not a gate (it sent a QUOTE, not PROCEED)")
+	// ErrNotQuote: a client that wants a quote got PROCEED: the server is
+	// a gate in front of another service.
+	ErrNotQuote = errors.New("the server is a gate in front of another service (it sent PROCEED, not a QUOTE)")
 )
 
 // Error is an ERROR line: the peer's refusal. It is an error so that a client
@@ -242,9 +253,12 @@ func ParseSolution(l string) (Solution, error) {
 }
 
 // ParseReply parses the server's answer to a solution: a Quote, or a *Error.
+// A gate's PROCEED line is ErrNotQuote.
 func ParseReply(l string) (Quote, error) {
 	verb, rest, _ := strings.Cut(l, " ")
 	switch verb {
+	case VerbProceed:
+		return Quote{}, ErrNotQuote
 	case VerbQuote:
 		if err := checkLine(l); err != nil {
 			return Quote{}, err
@@ -257,6 +271,44 @@ func ParseReply(l string) (Quote, error) {
 		return Quote{}, parseError(l)
 	}
 	return Quote{}, fmt.Errorf("%w: want QUOTE or ERROR, got %.32q", ErrMalformed, verb)
+}
+
+// Proceed is a gate's answer to a valid solution: the connection now
+// belongs to the upstream service, which Upstream names for people (a
+// name or host:port the operator chose; clients need not read it).
+type Proceed struct {
+	Upstream string
+}
+
+// Line formats p as a PROCEED line.
+func (p Proceed) Line() ([]byte, error) { return p.AppendLine(make([]byte, 0, lineCap)) }
+
+// AppendLine appends p's line to b.
+func (p Proceed) AppendLine(b []byte) ([]byte, error) {
+	return appendVerbLine(b, VerbProceed, p.Upstream, true)
+}
+
+// ParseProceed parses a gate's answer to a solution: a Proceed, or a
+// *Error; a QUOTE line is ErrNotGate.
+func ParseProceed(l string) (Proceed, error) {
+	switch verb, _, _ := strings.Cut(l, " "); verb {
+	case VerbProceed:
+		var f [2]string
+		n, err := fields(l, f[:])
+		if err != nil {
+			return Proceed{}, err
+		}
+		if n != 2 {
+			return Proceed{}, fmt.Errorf("%w: want %q", ErrMalformed, "PROCEED <upstream>")
+		}
+		return Proceed{Upstream: f[1]}, nil
+	case VerbQuote:
+		return Proceed{}, ErrNotGate
+	case VerbError:
+		return Proceed{}, parseError(l)
+	default:
+		return Proceed{}, fmt.Errorf("%w: want PROCEED or ERROR, got %.32q", ErrMalformed, verb)
+	}
 }
 
 // parseError parses an ERROR line into a *Error, or returns ErrMalformed.
@@ -373,6 +425,17 @@ func (r *Reader) ReadReply() (Quote, error) {
 		return Quote{}, fmt.Errorf("read reply: %w", err)
 	}
 	return ParseReply(l)
+}
+
+// ReadProceed reads and parses a gate's answer to a solution. What the
+// upstream sent right after it may already be in the reader: read the
+// connection through the reader (or take Buffered first) from here on.
+func (r *Reader) ReadProceed() (Proceed, error) {
+	l, err := r.ReadLine()
+	if err != nil {
+		return Proceed{}, fmt.Errorf("read reply: %w", err)
+	}
+	return ParseProceed(l)
 }
 
 // Message is a message that formats itself as one line.

@@ -196,6 +196,7 @@ func FuzzParse(f *testing.F) {
 		"SOLUTION " + prefix + "AAAB",
 		"QUOTE Know thyself. — Proverb",
 		"ERROR busy try later",
+		"PROCEED ssh", "ERROR upstream connection refused",
 		"POWTCP/2 CHALLENGE x 1", "", " ", "ERROR", "\xff", "a\r",
 	} {
 		f.Add(s)
@@ -209,6 +210,11 @@ func FuzzParse(f *testing.F) {
 		if s, err := ParseSolution(l); err == nil {
 			b, err := s.Line()
 			require.NoError(t, err, "accepted solution must re-format")
+			assert.Equal(t, l+"\n", string(b))
+		}
+		if p, err := ParseProceed(l); err == nil {
+			b, err := p.Line()
+			require.NoError(t, err, "accepted PROCEED must re-format")
 			assert.Equal(t, l+"\n", string(b))
 		}
 		q, err := ParseReply(l)
@@ -289,4 +295,29 @@ func TestReaderBuffered(t *testing.T) {
 	_, err = r.ReadLine()
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Empty(t, r.Buffered())
+}
+
+// A gate's reply: PROCEED with the upstream's name, a refusal, or a QUOTE
+// from a server that is no gate; a quote client told PROCEED knows why.
+func TestParseProceed(t *testing.T) {
+	l, err := Proceed{Upstream: "ssh"}.Line()
+	require.NoError(t, err)
+	assert.Equal(t, "PROCEED ssh\n", string(l))
+	p, err := ParseProceed("PROCEED ssh")
+	require.NoError(t, err)
+	assert.Equal(t, "ssh", p.Upstream)
+	_, err = ParseProceed("QUOTE hello — someone")
+	assert.ErrorIs(t, err, ErrNotGate)
+	_, err = ParseProceed("ERROR upstream connection refused")
+	var perr *Error
+	require.ErrorAs(t, err, &perr)
+	assert.Equal(t, CodeUpstream, perr.Code)
+	for _, bad := range []string{"PROCEED", "PROCEED a b", "PROCEED  a", "NOPE x"} {
+		_, err = ParseProceed(bad)
+		assert.ErrorIs(t, err, ErrMalformed, bad)
+	}
+	_, err = ParseReply("PROCEED ssh")
+	assert.ErrorIs(t, err, ErrNotQuote)
+	_, err = Proceed{}.Line()
+	assert.ErrorIs(t, err, ErrMalformed, "an empty upstream name")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
 )
 
@@ -36,6 +37,9 @@ type config struct {
 	SpentStore      string         // "memory", or a redis://, rediss:// or unix:// URL
 	StoreTimeout    time.Duration  // deadline of each call to a shared store
 	Server          powserver.Config
+	// Gate relays proven connections to Gate.Upstream when it is set,
+	// instead of serving quotes.
+	Gate gate.Config
 	// explicit names the settings given by flag or environment variable.
 	explicit map[string]bool
 	// fdNote says how fitDescriptors changed the settings, if it did.
@@ -64,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		SpentStore:      "memory",
 		StoreTimeout:    50 * time.Millisecond,
 		Server:          powserver.DefaultConfig(),
+		Gate:            gate.DefaultConfig(""),
 	}
 	var key hexKey
 	alg := algValue{&c.Server.Alg}
@@ -94,6 +99,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"proxy-header-timeout", "POWTCP_PROXY_HEADER_TIMEOUT", "deadline of a PROXY protocol header", (*durationValue)(&c.ProxyTimeout), ""},
 		{"spent-store", "POWTCP_SPENT_STORE", "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)", (*stringValue)(&c.SpentStore), ""},
 		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", "deadline of each call to a shared spent store; past it the redemption is refused (busy)", (*durationValue)(&c.StoreTimeout), ""},
+		{"upstream", "POWTCP_UPSTREAM", "be a gate: relay every connection whose proof checked out to this host:port (SSH, a database, ...) instead of serving quotes", (*stringValue)(&c.Gate.Upstream), ""},
+		{"upstream-name", "POWTCP_UPSTREAM_NAME", "what the PROCEED line tells clients the upstream is (one word)", (*stringValue)(&c.Gate.Name), ""},
+		{"upstream-dial-timeout", "POWTCP_UPSTREAM_DIAL_TIMEOUT", "deadline of the upstream's dial; past it the client is told ERROR upstream", (*durationValue)(&c.Gate.DialTimeout), ""},
+		{"upstream-proxy-protocol", "POWTCP_UPSTREAM_PROXY_PROTOCOL", "send the upstream a PROXY protocol v2 header with the client's address", (*boolValue)(&c.Gate.ProxyProtocol), ""},
+		{"tunnel-idle-timeout", "POWTCP_TUNNEL_IDLE_TIMEOUT", "end a tunnel in which no byte moved either way for this long", (*durationValue)(&c.Gate.IdleTimeout), ""},
+		{"tunnel-max-lifetime", "POWTCP_TUNNEL_MAX_LIFETIME", "end a tunnel this long after it opened", (*durationValue)(&c.Gate.MaxLifetime), ""},
+		{"max-tunnels", "POWTCP_MAX_TUNNELS", "tunnels open at once (two descriptors each, kept out of -max-conns' budget)", (*intValue)(&c.Gate.MaxTunnels), ""},
+		{"max-tunnels-per-ip", "POWTCP_MAX_TUNNELS_PER_IP", "tunnels open at once per client address (IPv6: per /64)", (*intValue)(&c.Gate.MaxTunnelsPerIP), ""},
 		{"quotes", "QUOTES_FILE", "quotes file, one 'text|author' per line (the embedded collection when empty)", (*stringValue)(&c.QuotesFile), ""},
 		{"shutdown-timeout", "POWTCP_SHUTDOWN_TIMEOUT", "how long shutdown waits for sessions whose answer arrived", (*durationValue)(&c.ShutdownTimeout), ""},
 		{"log-format", "LOG_FORMAT", "json or console (default: console on a terminal, json otherwise)", (*stringValue)(&c.LogFormat), ""},
@@ -103,7 +116,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: server [flags]\n\nServes quotes to clients that solve a hashcash proof of work.\nEach flag's environment variable sets its default.\n\n")
+		fmt.Fprintf(stderr, "Usage: server [flags]\n\nServes quotes to clients that solve a hashcash proof of work, or, with\n-upstream, relays their connections to a TCP service behind it (the gate).\nEach flag's environment variable sets its default.\n\n")
 		for _, s := range settings {
 			fmt.Fprintf(stderr, "  -%s (%s, default %q)\n    \t%s\n", s.flag, s.env, s.value.String(), s.usage)
 		}
@@ -206,6 +219,14 @@ func (c config) validate(settings []setting) error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("-shutdown-timeout %v: want a positive duration", c.ShutdownTimeout))
+	}
+	if c.Gate.Upstream != "" {
+		if err := c.Gate.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("gate (-upstream and the tunnel flags): %w", err))
+		}
+		if c.QuotesFile != "" {
+			errs = append(errs, errors.New("-quotes and -upstream exclude each other: a gate serves no quotes"))
+		}
 	}
 	if err := c.Server.Validate(); err != nil {
 		flags := map[string]string{}
@@ -382,8 +403,20 @@ func (v algValue) String() string {
 // poller.
 const fdReserve = 64
 
+// tunnelDescriptors is what a gate's open tunnels may hold at most: two
+// descriptors a tunnel (the client's and the upstream's). Tunnels are
+// detached from the handshake slots, so the budget of -max-conns leaves
+// them out: open tunnels never starve new handshakes of descriptors.
+func (c *config) tunnelDescriptors() int {
+	if c.Gate.Upstream == "" {
+		return 0
+	}
+	return 2 * c.Gate.MaxTunnels
+}
+
 // fitDescriptors fits -max-conns under the process's descriptor limit
-// (RLIMIT_NOFILE as Go raised it at start) less fdReserve, so that the
+// (RLIMIT_NOFILE as Go raised it at start) less fdReserve and the
+// tunnels' descriptors, so that the
 // connection cap, which closes silent handshakes to make room, binds before
 // accept runs out of descriptors. Set explicitly above the budget, it is
 // an error; as the default, it is lowered and the returned note says so.
@@ -391,13 +424,14 @@ func fitDescriptors(c *config, limit uint64) (note string, err error) {
 	if limit == 0 || limit > math.MaxInt32 {
 		return "", nil // unlimited, or unknown
 	}
-	budget := int(limit) - fdReserve
+	budget := int(limit) - fdReserve - c.tunnelDescriptors()
 	c.fdBudget = budget
 	if c.Server.MaxConns <= budget {
 		return "", nil
 	}
 	if budget < 1 {
-		return "", fmt.Errorf("the file descriptor limit (RLIMIT_NOFILE) is %d: at least %d needed; raise it (ulimit -n)", limit, fdReserve+1)
+		return "", fmt.Errorf("the file descriptor limit (RLIMIT_NOFILE) is %d: at least %d needed (%d kept for the process, %d for -max-tunnels); raise it (ulimit -n) or lower -max-tunnels",
+			limit, fdReserve+c.tunnelDescriptors()+1, fdReserve, c.tunnelDescriptors())
 	}
 	if c.explicit["max-conns"] {
 		return "", fmt.Errorf("-max-conns %d: above the file descriptor budget %d (RLIMIT_NOFILE %d less %d for listeners, logs and the store); raise the limit (ulimit -n) or lower -max-conns",

@@ -205,3 +205,24 @@ func TestTrustedProxies(t *testing.T) {
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32"),
 	}, c.TrustedProxies)
 }
+
+// The gate's flags: -upstream makes it one; its tunnels' descriptors are
+// kept out of -max-conns' budget; bad tunnel settings name the gate.
+func TestGateFlags(t *testing.T) {
+	env := func(string) string { return "" }
+	c, err := parseConfig([]string{"-upstream", "127.0.0.1:22", "-max-tunnels", "100", "-tunnel-idle-timeout", "1m"}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:22", c.Gate.Upstream)
+	assert.Equal(t, 100, c.Gate.MaxTunnels)
+	assert.Equal(t, time.Minute, c.Gate.IdleTimeout)
+	note, err := fitDescriptors(&c, 1024)
+	require.NoError(t, err)
+	assert.Equal(t, 1024-fdReserve-200, c.Server.MaxConns, note)
+
+	_, err = parseConfig([]string{"-upstream", "nohostport"}, env, io.Discard)
+	assert.ErrorContains(t, err, "upstream")
+	_, err = parseConfig([]string{"-upstream", "127.0.0.1:22", "-max-tunnels-per-ip", "0"}, env, io.Discard)
+	assert.ErrorContains(t, err, "per address")
+	_, err = parseConfig([]string{"-upstream", "127.0.0.1:22", "-quotes", "q.txt"}, env, io.Discard)
+	assert.ErrorContains(t, err, "exclude")
+}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/powtcp/powtcp/quotes"
+	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
 	"github.com/powtcp/powtcp/server/redisstore"
 )
@@ -47,7 +48,7 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	log.Info("listening", zap.Stringer("addr", ln.Addr()), zap.Int("difficulty", cfg.Server.Difficulty),
+	log.Info("listening", zap.Stringer("addr", ln.Addr()), zap.String("upstream", cfg.Gate.Upstream), zap.Int("difficulty", cfg.Server.Difficulty),
 		zap.Int("max_conns", cfg.Server.MaxConns), zap.Bool("shared_spent_store", cfg.Server.Spent != nil),
 		zap.Stringer("alg", cfg.Server.Alg), zap.Bool("shared_key", cfg.Server.Key != nil))
 
@@ -111,6 +112,14 @@ func newServer(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus
 			log.Warn(warn)
 		}
 		cfg.Server.Spent = store
+	}
+	if cfg.Gate.Upstream != "" {
+		g, err := gate.New(cfg.Gate, log, reg)
+		if err != nil {
+			closeStore()
+			return nil, func() {}, err
+		}
+		cfg.Server.Handler = g
 	}
 	if cfg.fdBudget > 0 {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

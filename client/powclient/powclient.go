@@ -1,9 +1,11 @@
 // Package powclient is the client side of a powtcp session: dial, read the
-// challenge, solve it, answer, read the quote. Command client and the
-// developer tools (demo, load generator) share it.
+// challenge, solve it, answer, then read the quote (Fetch, from a quote
+// service) or take the connection to the service behind a gate (Dial).
+// Command client and the developer tools (demo, load generator) share it.
 package powclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,8 +75,9 @@ type Result struct {
 	Window      time.Duration // how long the server held the first connection
 	Reconnected bool          // the solve outlasted the window: the stamp went on a second connection
 	Solve       hashcash.Result
-	Total       time.Duration // dial to quote
+	Total       time.Duration // dial to quote (or, for Dial, to PROCEED)
 	LocalAddr   net.Addr
+	start       time.Time
 }
 
 // ErrNoChallenge: the server did not send a valid challenge.
@@ -87,9 +90,9 @@ type Session struct {
 	stop func() bool
 }
 
-// Dial connects to addr with d (a zero Dialer when nil); ctx bounds the
-// dial and every later read and write of the session.
-func Dial(ctx context.Context, addr string, d *net.Dialer) (*Session, error) {
+// DialSession connects to addr with d (a zero Dialer when nil); ctx bounds
+// the dial and every later read and write of the session.
+func DialSession(ctx context.Context, addr string, d *net.Dialer) (*Session, error) {
 	if d == nil {
 		d = &net.Dialer{}
 	}
@@ -108,7 +111,7 @@ func (s *Session) Challenge() (protocol.Challenge, error) { return s.r.ReadChall
 // Answer sends stamp and returns the quote, or the refusal as a
 // *protocol.Error.
 func (s *Session) Answer(stamp string) (string, error) {
-	if err := s.send(stamp); err != nil {
+	if err := s.present(stamp, false); err != nil {
 		return "", err
 	}
 	return s.reply()
@@ -120,18 +123,22 @@ func (s *Session) Answer(stamp string) (string, error) {
 // connection is silent for as short a time as possible, then skips that
 // challenge and returns the quote.
 func (s *Session) Redeem(stamp string) (string, error) {
-	if err := s.send(stamp); err != nil {
-		return "", err
-	}
-	if _, err := s.Challenge(); err != nil { // a new challenge, not needed
+	if err := s.present(stamp, true); err != nil {
 		return "", err
 	}
 	return s.reply()
 }
 
-func (s *Session) send(stamp string) error {
+// present sends stamp; redeemed, it then skips the challenge the server
+// sent first, which is not needed.
+func (s *Session) present(stamp string, redeemed bool) error {
 	if err := protocol.Write(s.conn, protocol.Solution{Stamp: stamp}); err != nil {
 		return fmt.Errorf("send solution: %w", err)
+	}
+	if redeemed {
+		if _, err := s.Challenge(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -151,8 +158,9 @@ func (s *Session) Close() error {
 	return s.conn.Close()
 }
 
-// Fetch runs one exchange against addr and returns the quote. A refusal by
-// the server is returned as a *protocol.Error (errors.As); ctx bounds the
+// Fetch runs one exchange against a quote service at addr and returns the
+// quote. A refusal by the server is returned as a *protocol.Error
+// (errors.As); a gate's PROCEED as protocol.ErrNotQuote; ctx bounds the
 // whole exchange.
 //
 // It solves while the connection is open; when the solve outlasts the
@@ -161,20 +169,95 @@ func (s *Session) Close() error {
 // challenge is good on any connection from the same address within its
 // lifetime, and a busy server holds a silent connection only briefly.
 func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error) {
-	start := time.Now()
-	sess, err := Dial(ctx, addr, opt.Dialer)
+	sess, err := prove(ctx, addr, opt, &res)
+	if sess != nil {
+		defer sess.Close()
+	}
 	if err != nil {
 		return res, err
 	}
-	defer func() { sess.Close() }()
+	if res.Quote, err = sess.reply(); err != nil {
+		return res, ctxErr(ctx, err)
+	}
+	res.Total = time.Since(res.start)
+	return res, nil
+}
+
+// Dial proves its work to the gate at addr, as Fetch does (solving off the
+// connection and reconnecting when the solve outlasts the window), and
+// returns the connection to the service behind it, ready for that
+// service's own protocol. ctx bounds the proof only, not the connection
+// returned. A refusal is a *protocol.Error (the code "upstream" when the
+// gate could not reach its service; the proof is spent all the same); a
+// quote service's QUOTE is protocol.ErrNotGate. res, when not nil, gets
+// the proof's figures.
+func Dial(ctx context.Context, addr string, opt Options, res *Result) (net.Conn, error) {
+	if res == nil {
+		res = &Result{}
+	}
+	sess, err := prove(ctx, addr, opt, res)
+	if err != nil {
+		if sess != nil {
+			sess.Close()
+		}
+		return nil, err
+	}
+	if _, err := sess.r.ReadProceed(); err != nil {
+		sess.Close()
+		return nil, ctxErr(ctx, err)
+	}
+	res.Total = time.Since(res.start)
+	// The connection outlives ctx: no deadline from here on.
+	sess.stop()
+	sess.conn.SetDeadline(time.Time{})
+	if early := sess.r.Buffered(); len(early) > 0 {
+		return &earlyConn{Conn: sess.conn, early: bytes.Clone(early)}, nil
+	}
+	return sess.conn, nil
+}
+
+// earlyConn is a connection whose first bytes were read already (with the
+// PROCEED line): Read gives them first.
+type earlyConn struct {
+	net.Conn
+	early []byte
+}
+
+func (c *earlyConn) Read(p []byte) (int, error) {
+	if len(c.early) > 0 {
+		n := copy(p, c.early)
+		c.early = c.early[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// CloseWrite half-closes the connection, when it can be.
+func (c *earlyConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// prove dials addr, solves its challenge (off the connection when the
+// window is too short) and presents the stamp; it returns the session,
+// whose next line is the server's reply, and fills res. The session is
+// returned (to be closed) even on error, when there is one.
+func prove(ctx context.Context, addr string, opt Options, res *Result) (*Session, error) {
+	res.start = time.Now()
+	sess, err := DialSession(ctx, addr, opt.Dialer)
+	if err != nil {
+		return nil, err
+	}
 	res.LocalAddr = sess.LocalAddr()
 	ch, err := sess.Challenge()
 	if err != nil {
-		return res, ctxErr(ctx, err)
+		return sess, ctxErr(ctx, err)
 	}
 	prefix, err := hashcash.ParsePrefix(ch.Prefix)
 	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrNoChallenge, err)
+		return sess, fmt.Errorf("%w: %w", ErrNoChallenge, err)
 	}
 	res.Bits, res.Window = prefix.Bits, ch.Window
 	res.Alg, _ = prefix.Alg() // an unknown one: the solver says so
@@ -206,32 +289,27 @@ func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error
 	case sv = <-done:
 	case <-window.C:
 		sess.Close() // free the server's slot while solving goes on
+		sess = nil
 		res.Reconnected = true
 		sv = <-done
 	}
 	res.Solve = sv.res
 	if sv.err != nil {
-		return res, sv.err
+		return sess, sv.err
 	}
 	stamp := res.Solve.Stamp
 	if opt.Tamper != nil {
 		stamp = opt.Tamper(ch.Prefix, stamp)
 	}
 	if res.Reconnected {
-		again, err := Dial(ctx, addr, opt.Dialer)
-		if err != nil {
-			return res, fmt.Errorf("reconnect: %w", err)
+		if sess, err = DialSession(ctx, addr, opt.Dialer); err != nil {
+			return nil, fmt.Errorf("reconnect: %w", err)
 		}
-		sess = again
-		res.Quote, err = sess.Redeem(stamp)
-	} else {
-		res.Quote, err = sess.Answer(stamp)
 	}
-	if err != nil {
-		return res, ctxErr(ctx, err)
+	if err := sess.present(stamp, res.Reconnected); err != nil {
+		return sess, ctxErr(ctx, err)
 	}
-	res.Total = time.Since(start)
-	return res, nil
+	return sess, nil
 }
 
 // answerBy is how long after the challenge a solution may still be sent on

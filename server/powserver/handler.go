@@ -13,7 +13,10 @@ import (
 )
 
 // A Handler serves a connection whose client proved its work: its stamp
-// was verified and spent. The server calls ServeProven on the session's
+// was verified and spent. A Handler may also implement Ready() bool (the
+// server is ready only while it is, as /readyz reports) and CloseAll()
+// (Shutdown calls it when its deadline passes, to end what the handler
+// holds, such as detached tunnels). The server calls ServeProven on the session's
 // goroutine, with the connection's write deadline cleared and its read
 // deadline still the answer's; the handler sets the deadlines it needs.
 // It owns the connection until it returns, and the server closes it then.
@@ -50,6 +53,20 @@ type Proven struct {
 	WriteTimeout time.Duration
 
 	reader *protocol.Reader // what read the answer; holds any bytes sent after it
+	ss     *session
+}
+
+// Detach frees the connection's handshake slot: from now on the server no
+// longer counts it against MaxConns and the client's MaxConnsPerIP, nor
+// closes it at Shutdown's deadline. A handler that holds the connection for
+// long (a tunnel) detaches it so that open tunnels never starve new
+// handshakes of slots, and bounds what it holds itself; one whose work is
+// short (a quote) need not. The connection stays the handler's until
+// ServeProven returns, and the server closes it then.
+func (p *Proven) Detach() {
+	if p.ss != nil {
+		p.ss.release()
+	}
 }
 
 // Buffered returns what the client sent after its solution line and the

@@ -113,16 +113,23 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 	return s, nil
 }
 
-// Ready reports whether the server is serving, not shutting down, and its
-// spent store answers (a shared store: Ping).
+// Ready reports whether the server is serving, not shutting down, its
+// Handler is ready (when it says: a gate whose upstream is down is not) and
+// its spent store answers (a shared store: Ping).
 func (s *Server) Ready() bool {
 	s.mu.Lock()
 	serving := !s.shutdown.Load() && len(s.listeners) > 0
 	s.mu.Unlock()
-	if p, ok := s.spent.(interface{ Ping(context.Context) error }); ok && serving {
+	if !serving {
+		return false
+	}
+	if h, ok := s.handler.(interface{ Ready() bool }); ok && !h.Ready() {
+		return false
+	}
+	if p, ok := s.spent.(interface{ Ping(context.Context) error }); ok {
 		return p.Ping(context.Background()) == nil
 	}
-	return serving
+	return true
 }
 
 // Serve accepts connections on ln until Shutdown, until ctx is done, or
@@ -205,7 +212,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // not begun to arrive (each is told "ERROR busy" where the write is cheap);
 // it lets the sessions whose answer arrived finish, and returns when they
 // have or when ctx is done, whichever comes first; then it closes what is
-// left and returns ctx.Err().
+// left (the Handler's CloseAll, if it has one, ends what it holds: a
+// gate's tunnels get until ctx's deadline) and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown.Store(true)
@@ -227,6 +235,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.adm.closeAll()
+		if h, ok := s.handler.(interface{ CloseAll() }); ok {
+			h.CloseAll()
+		}
 		<-idle
 	}
 	s.warn.flush()

@@ -125,13 +125,19 @@ func (ss *session) await() {
 	ss.finish(outcome, detail)
 }
 
-// close releases the session's slot, if it was admitted, and closes its
-// connection.
+// close releases the session's slot, if it still holds one, and closes
+// its connection.
 func (ss *session) close() {
+	ss.release()
+	ss.conn.Close()
+}
+
+// release gives the session's slot back to admission, once.
+func (ss *session) release() {
 	if ss.admitted {
+		ss.admitted = false
 		ss.srv.adm.release(&ss.slot, ss.srv.cfg.Now())
 	}
-	ss.conn.Close()
 }
 
 // answer takes what waitAnswer returned, reads and checks the answer,
@@ -178,7 +184,7 @@ func (ss *session) answer(in *inbox, err error) (outcome, detail string) {
 		return ss.refuse(protocol.CodeBusy, "cannot record the solution now; try again")
 	}
 	sl.redeemed = true
-	ss.proven = Proven{Conn: ss.conn, Client: sl.client, Bits: stamp.Bits, WriteTimeout: srv.cfg.WriteTimeout, reader: in.r}
+	ss.proven = Proven{Conn: ss.conn, Client: sl.client, Bits: stamp.Bits, WriteTimeout: srv.cfg.WriteTimeout, reader: in.r, ss: ss}
 	if err := srv.handler.ServeProven(&ss.proven); err != nil {
 		return outcomeGone, err.Error()
 	}
