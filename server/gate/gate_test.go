@@ -14,7 +14,7 @@ import (
 
 	"github.com/pires/go-proxyproto"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
@@ -126,9 +126,9 @@ func TestRelayHalfClose(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, strings.ToUpper(payload), string(got))
 	require.Eventually(t, func() bool { return g.Open() == 0 }, 5*time.Second, time.Millisecond)
-	assert.Equal(t, 1.0, testutil.ToFloat64(g.m.outcome("closed")))
-	assert.Equal(t, float64(len(payload)), testutil.ToFloat64(g.m.bytesUp))
-	assert.Equal(t, float64(len(payload)), testutil.ToFloat64(g.m.bytesDown))
+	assert.Equal(t, 1.0, value(g.m.outcome("closed")))
+	assert.Equal(t, float64(len(payload)), value(g.m.bytesUp))
+	assert.Equal(t, float64(len(payload)), value(g.m.bytesDown))
 }
 
 // A server that speaks first (as SSH does) reaches the client even when
@@ -182,7 +182,7 @@ func TestUpstreamDown(t *testing.T) {
 	require.ErrorAs(t, err, &perr)
 	assert.Equal(t, protocol.CodeUpstream, perr.Code)
 	assert.Contains(t, perr.Reason, "connection refused")
-	assert.Equal(t, 1.0, testutil.ToFloat64(g.m.dialErrors))
+	assert.Equal(t, 1.0, value(g.m.dialErrors))
 	assert.False(t, g.srv.Ready(), "not ready while the upstream refuses")
 }
 
@@ -218,7 +218,7 @@ func TestIdleAndLifetime(t *testing.T) {
 	c := dialGate(t, g.addr)
 	_, err := c.Read(make([]byte, 1))
 	assert.ErrorIs(t, err, io.EOF, "closed for idleness")
-	require.Eventually(t, func() bool { return testutil.ToFloat64(g.m.outcome("idle")) == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return value(g.m.outcome("idle")) == 1 }, 5*time.Second, time.Millisecond)
 
 	g2 := startGate(t, up.ln.Addr().String(), func(c *Config) { c.MaxLifetime = 200 * time.Millisecond })
 	c2 := dialGate(t, g2.addr)
@@ -231,7 +231,7 @@ func TestIdleAndLifetime(t *testing.T) {
 			break
 		}
 	}
-	require.Eventually(t, func() bool { return testutil.ToFloat64(g2.m.outcome("lifetime")) == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return value(g2.m.outcome("lifetime")) == 1 }, 5*time.Second, time.Millisecond)
 }
 
 // One address holds at most MaxTunnelsPerIP tunnels; the next is told busy.
@@ -279,5 +279,17 @@ func TestShutdownClosesTunnels(t *testing.T) {
 	assert.True(t, errors.Is(g.srv.Shutdown(ctx), context.DeadlineExceeded), "the tunnel outlived the grace period")
 	_, err := c.Read(make([]byte, 1))
 	assert.Error(t, err)
-	assert.Equal(t, 1.0, testutil.ToFloat64(g.m.outcome("shutdown")))
+	assert.Equal(t, 1.0, value(g.m.outcome("shutdown")))
+}
+
+// value is a counter's or a gauge's value.
+func value(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		panic(err)
+	}
+	if c := d.GetCounter(); c != nil {
+		return c.GetValue()
+	}
+	return d.GetGauge().GetValue()
 }
