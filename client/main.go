@@ -1,8 +1,15 @@
 // Command client fetches quotes from a powtcp server, solving its hashcash
-// challenge for each one.
+// challenge for each one; or, with -listen or -stdio, forwards connections
+// through a powtcp gate (server -upstream) to the service behind it.
 //
-// Exit codes: 0 every session was served; 1 at least one session failed
-// (refused by the server, timed out, or a network error); 2 bad usage.
+//	client -addr GATE -listen 127.0.0.1:PORT   # each local connection, one proof each
+//	client -addr GATE -stdio                   # stdin/stdout: ssh -o ProxyCommand='client -addr %h:%p -stdio'
+//
+// Exit codes: 0 every session was served (-stdio: the tunnel ended
+// normally; -listen: stopped by a signal); 1 at least one session failed
+// (refused by the server, timed out, or a network error; -stdio: the proof
+// or the tunnel failed; -listen: the listener failed); 2 bad usage. In the
+// forwarding modes, errors and progress go to stderr only.
 package main
 
 import (
@@ -25,9 +32,22 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	failed := run(ctx, cfg, os.Stdout, os.Stderr)
-	stop()
-	if failed > 0 {
+	defer stop()
+	switch {
+	case cfg.Stdio:
+		err = stdio(ctx, cfg, os.Stdin, os.Stdout, os.Stderr)
+	case cfg.Listen != "":
+		err = listen(ctx, cfg, os.Stderr, nil)
+	default:
+		if run(ctx, cfg, os.Stdout, os.Stderr) > 0 {
+			err = errors.New("") // each failure was reported
+		}
+	}
+	if err != nil {
+		if err.Error() != "" {
+			fmt.Fprintf(os.Stderr, "client: %v\n", err)
+		}
+		stop()
 		os.Exit(1)
 	}
 }

@@ -27,6 +27,8 @@ import (
 
 type config struct {
 	Addr        string
+	Listen      string // forward each connection accepted here through the gate at Addr
+	Stdio       bool   // one connection through the gate on stdin and stdout
 	N, C        int
 	Workers     int
 	Timeout     time.Duration
@@ -48,6 +50,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.Verbose, "v", false, "report solve time and hash rate of each session on stderr")
 	fs.BoolVar(&c.JSON, "json", false, "print one JSON object per session on stdout instead of the quote")
 	mode := fs.String("mode", "honest", "honest, or "+wrongwork.WrongNames()+" to send a wrong solution on purpose")
+	fs.StringVar(&c.Listen, "listen", "", "forward each connection accepted on this address (e.g. 127.0.0.1:6380) through the gate at -addr, one proof each")
+	fs.BoolVar(&c.Stdio, "stdio", false, "one connection through the gate at -addr on stdin and stdout, for ssh's ProxyCommand")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -66,6 +70,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %v: want a positive duration", c.Timeout))
+	}
+	if c.Listen != "" && c.Stdio {
+		errs = append(errs, errors.New("-listen and -stdio exclude each other"))
+	}
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("-listen %q: %w", c.Listen, err))
+		}
+	}
+	if (c.Listen != "" || c.Stdio) && (c.N != 1 || c.JSON) {
+		errs = append(errs, errors.New("-n, -c and -json are for quotes; -listen and -stdio forward connections"))
 	}
 	m, err := wrongwork.ParseMode(*mode)
 	if err != nil {

@@ -58,7 +58,7 @@ PROXY_VARS=(http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY)
 # Test settings passed through to Bazel too: POWTCP_REQUIRE_REDIS turns a
 # missing Redis server into a test failure (.bazelrc's --test_env forwards
 # it to the tests).
-TEST_VARS=(POWTCP_REQUIRE_REDIS)
+TEST_VARS=(POWTCP_REQUIRE_REDIS POWTCP_REQUIRE_GATE_PEERS)
 
 # go_net_env: prints NAME=VALUE lines for the GO_NET_VARS that are set, in
 # the environment or else in Go's configuration (`go env`, which also sees
