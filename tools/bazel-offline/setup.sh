@@ -49,8 +49,11 @@ O=$ROOT$OFF   # host path of the chroot's /opt/powtcp-bazel
 # toolchain (cgo); bazel-rules-shell: rules_shell, which rules_go and Gazelle
 # depend on; python3-minimal: make_go_sdk.py; hashcash: interop test; git:
 # deploy/workspace_status.sh, so --config=release stamps real labels;
-# valkey-server: the shared spent store's tests (internal/redistest).
-PACKAGES=(bazel-bootstrap bazel-rules-shell gcc libc6-dev python3-minimal ca-certificates hashcash git valkey-server)
+# valkey-server: the shared spent store's tests (internal/redistest);
+# valkey-tools (valkey-cli), openssh-server and openssh-client: the real
+# programs the gate's end-to-end tests run through it (e2e/gate_test.go).
+PACKAGES=(bazel-bootstrap bazel-rules-shell gcc libc6-dev python3-minimal ca-certificates hashcash git valkey-server
+  valkey-tools openssh-server openssh-client)
 
 # --- Go modules, fetched in the background while the chroot is made ----------
 # A private module cache outside the chroot; -modcacherw so it can be deleted.
@@ -143,12 +146,18 @@ fi
 
 if [ "$(cat "$ROOT/var/lib/powtcp-packages" 2>/dev/null)" != "${PACKAGES[*]}" ]; then
   log "installing ${PACKAGES[*]} in the chroot"
+  # No package may start a service in the chroot (openssh-server would).
+  printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
+  chmod 755 "$ROOT/usr/sbin/policy-rc.d"
   in_root apt-get update -qq
   in_root apt-get install -y -qq "${PACKAGES[@]}" > "$STATE/logs/apt.log" 2>&1 ||
     { tail -n 20 "$STATE/logs/apt.log" >&2; die "apt-get install failed in the chroot (log: $STATE/logs/apt.log)"; }
   in_root apt-get clean
   echo "${PACKAGES[*]}" > "$ROOT/var/lib/powtcp-packages"
 fi
+# sshd, run by root in the gate's tests, wants its privilege separation
+# directory, which a booted system makes at start.
+mkdir -p "$ROOT/run/sshd"
 in_root update-ca-certificates >/dev/null 2>&1
 bazel_version=$(in_root bazel --version)
 log "chroot ready: $bazel_version"
