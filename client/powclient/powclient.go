@@ -218,9 +218,9 @@ func Fetch(ctx context.Context, addr string, opt Options) (res Result, err error
 		stamp = opt.Tamper(ch.Prefix, stamp)
 	}
 	if res.Reconnected {
-		again, err := Dial(ctx, addr, opt.Dialer)
-		if err != nil {
-			return res, fmt.Errorf("reconnect: %w", err)
+		again, derr := Dial(ctx, addr, opt.Dialer)
+		if derr != nil {
+			return res, fmt.Errorf("reconnect: %w", derr)
 		}
 		sess = again
 		res.Quote, err = sess.Redeem(stamp)
