@@ -12,10 +12,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/protocol"
 )
+
+// TestMain fails the package's tests when a goroutine outlives them.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 func TestParseFlags(t *testing.T) {
 	c, err := parseFlags([]string{"-addr", "127.0.0.1:1", "-n", "3", "-c", "2", "-mode", "forged", "-json"}, io.Discard)
@@ -65,7 +71,7 @@ func serveEach(t *testing.T, answer func(i int, conn net.Conn) bool) string {
 			}
 			conn.SetDeadline(time.Now().Add(10 * time.Second))
 			if !answer(i, conn) {
-				io.Copy(io.Discard, conn) // until the client closes
+				_, _ = io.Copy(io.Discard, conn) // until the client closes
 				conn.Close()
 				continue
 			}

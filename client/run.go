@@ -186,7 +186,7 @@ func session(ctx context.Context, cfg config, i int, stderr io.Writer) report {
 
 func printReport(cfg config, rep report, stdout, stderr io.Writer) {
 	if cfg.JSON {
-		json.NewEncoder(stdout).Encode(rep)
+		_ = json.NewEncoder(stdout).Encode(rep) // as fmt.Fprint below: stdout has no better place for its error
 		return
 	}
 	if rep.Error != "" {

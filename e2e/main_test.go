@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
+	"go.uber.org/goleak"
 )
 
 // Set by Bazel (x_defs); empty under plain go test.
@@ -41,9 +42,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bins = b
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
+	// goleak fails the run when a goroutine outlives the tests; the
+	// temporary binaries are removed either way.
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		cleanup()
+		os.Exit(code)
+	}))
 }
 
 // locateBinaries finds the binaries through runfiles under Bazel and

@@ -78,7 +78,7 @@ func run(ctx context.Context, cfg config) error {
 	defer cancel()
 	shutdownErr := srv.Shutdown(sctx)
 	if admin != nil {
-		admin.Shutdown(sctx)
+		_ = admin.Shutdown(sctx) // Serve's error below says what matters; past the deadline its connections close at exit
 		if err := <-adminDone; err != nil && !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
 			serveErr = fmt.Errorf("admin server: %w", err)
 		}

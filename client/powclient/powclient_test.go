@@ -120,8 +120,8 @@ func TestFetchBadChallenge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := fakeServer(t, func(conn net.Conn) {
-				conn.Write([]byte(tt.line))
-				protocol.NewReader(conn).ReadLine()
+				_, _ = conn.Write([]byte(tt.line))
+				_, _ = protocol.NewReader(conn).ReadLine()
 			})
 			_, err := Fetch(context.Background(), addr, Options{Workers: 1})
 			assert.ErrorIs(t, err, tt.want)
@@ -152,7 +152,7 @@ func TestFetchReconnectsAfterWindow(t *testing.T) {
 		conns  int32
 	}{
 		{"in time", 4, 10 * time.Second, 1},
-		{"window outlasted", 18, time.Millisecond, 2},
+		{"window outlasted", 4, time.Millisecond, 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var conns atomic.Int32
@@ -161,13 +161,40 @@ func TestFetchReconnectsAfterWindow(t *testing.T) {
 				conns.Add(1)
 				serve(conn)
 			})
-			res, err := Fetch(context.Background(), addr, Options{Workers: 1})
+			res, err := Fetch(context.Background(), addr, Options{Workers: 1, Solve: slowSolve})
 			require.NoError(t, err)
 			assert.Equal(t, tt.conns == 2, res.Reconnected)
 			assert.Equal(t, "Know thyself. — Proverb", res.Quote)
 			assert.Equal(t, tt.conns, conns.Load())
 		})
 	}
+}
+
+// slowSolve is hashcash.Solve that takes at least 20 ms: longer than a
+// window of a millisecond, however lucky the search.
+func slowSolve(ctx context.Context, prefix string, opts hashcash.SolveOptions) (hashcash.Result, error) {
+	time.Sleep(20 * time.Millisecond)
+	return hashcash.Solve(ctx, prefix, opts)
+}
+
+// A refusal on the second connection is the result's error: the stamp was
+// not taken.
+func TestFetchReconnectRefused(t *testing.T) {
+	var conns atomic.Int32
+	serve := verifying(t, 4, time.Millisecond)
+	addr := fakeServer(t, func(conn net.Conn) {
+		if conns.Add(1) == 1 {
+			serve(conn)
+			return
+		}
+		protocol.Write(conn, &protocol.Error{Code: protocol.CodeBusy, Reason: "server at capacity"})
+	})
+	res, err := Fetch(context.Background(), addr, Options{Workers: 1, Solve: slowSolve})
+	var perr *protocol.Error
+	require.ErrorAs(t, err, &perr)
+	assert.Equal(t, protocol.CodeBusy, perr.Code)
+	assert.True(t, res.Reconnected)
+	assert.Empty(t, res.Quote)
 }
 
 func TestClassify(t *testing.T) {

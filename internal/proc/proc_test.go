@@ -15,17 +15,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // The test binary doubles as the child program: with childEnv set, TestMain
-// runs child() instead of the tests.
+// runs child() instead of the tests; otherwise a goroutine that outlives the
+// tests fails them (goleak).
 const childEnv = "PROC_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(child(mode, os.Args[len(os.Args)-1]))
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // child behaves as mode says, writing its address to addrFile:
@@ -38,10 +40,10 @@ func child(mode, addrFile string) int {
 	signal.Notify(sig, syscall.SIGTERM)
 	switch mode {
 	case "fail":
-		enc.Encode(map[string]any{"msg": "cannot start", "why": "told to"})
+		_ = enc.Encode(map[string]any{"msg": "cannot start", "why": "told to"})
 		return 3
 	case "garbage":
-		os.WriteFile(addrFile, []byte("not an address\n"), 0o644)
+		_ = os.WriteFile(addrFile, []byte("not an address\n"), 0o644) // the parent fails either way
 		<-sig
 		return 0
 	case "silent":
@@ -53,14 +55,14 @@ func child(mode, addrFile string) int {
 		return 1
 	}
 	fmt.Println("plain text on stdout")
-	enc.Encode(map[string]any{"msg": "listening", "addr": ln.Addr().String()})
+	_ = enc.Encode(map[string]any{"msg": "listening", "addr": ln.Addr().String()})
 	tmp := addrFile + ".tmp"
 	if os.WriteFile(tmp, []byte(ln.Addr().String()+"\n"), 0o644) != nil || os.Rename(tmp, addrFile) != nil {
 		return 1
 	}
 	for range sig {
 		if mode != "stubborn" {
-			enc.Encode(map[string]any{"msg": "stopped", "summary": map[string]int{"served": 1}})
+			_ = enc.Encode(map[string]any{"msg": "stopped", "summary": map[string]int{"served": 1}})
 			return 0
 		}
 	}

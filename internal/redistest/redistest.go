@@ -67,7 +67,7 @@ func Start(t testing.TB, extra ...string) *Server {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	exited := make(chan struct{})
-	go func() { s.cmd.Wait(); close(exited) }()
+	go func() { _ = s.cmd.Wait(); close(exited) }() // killed at cleanup: its exit status says nothing
 	t.Cleanup(func() {
 		s.cmd.Process.Signal(syscall.SIGCONT) // in case a test left it stopped
 		s.cmd.Process.Kill()

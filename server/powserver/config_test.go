@@ -114,7 +114,7 @@ func TestServeUnixListener(t *testing.T) {
 	go func() { done <- srv.Serve(ctx, ln) }()
 	defer func() {
 		cancel()
-		<-done
+		assert.ErrorIs(t, <-done, context.Canceled)
 		require.NoError(t, srv.Shutdown(context.Background()))
 	}()
 

@@ -29,7 +29,7 @@ func TestWaitAnswer(t *testing.T) {
 			var pool inboxes
 			srv, cl := tt.pair(t)
 			go func() {
-				cl.Write([]byte(tt.line + "\n"))
+				_, _ = cl.Write([]byte(tt.line + "\n")) // the reading side checks
 				cl.Close()
 			}()
 			in, err := waitAnswer(srv, &pool)

@@ -208,7 +208,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	children := map[string]*child{}
 	defer func() {
 		for _, c := range children {
-			c.stop(10 * time.Second)
+			_ = c.stop(10 * time.Second) // best effort on the way out
 		}
 	}()
 	for _, k := range names {

@@ -54,12 +54,12 @@ func startChild(ctx context.Context, log *zap.Logger, name string, argv, env []s
 	}
 	c := &child{Process: p, name: name}
 	if err := checkLoopback(c.Addr); err != nil {
-		c.stop(5 * time.Second)
+		_ = c.stop(5 * time.Second) // the listen address's error is the one to report
 		return nil, fmt.Errorf("%s listens on %w", name, err)
 	}
 	// A server logs its admin listener right after its protocol listener.
 	if name == "server" {
-		c.Logs.WaitFor("admin listening", 2*time.Second) // none without -admin-addr
+		_, _ = c.Logs.WaitFor("admin listening", 2*time.Second) // none without -admin-addr
 	}
 	log.Info("started", zap.String("process", name), zap.Int("pid", c.PID), zap.String("addr", c.Addr),
 		zap.String("admin", c.adminAddr()), zap.String("cpus", cpus))

@@ -34,11 +34,13 @@ func startEquixServer(t *testing.T) string {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	go srv.Serve(context.Background(), ln)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		assert.NoError(t, srv.Shutdown(ctx))
+		assert.ErrorIs(t, <-done, powserver.ErrServerClosed)
 	})
 	return ln.Addr().String()
 }

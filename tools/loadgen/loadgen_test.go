@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/server/powserver"
@@ -23,7 +24,8 @@ import (
 // TestMain lets the test binary be the baseline server when re-executed,
 // as the load generator's own binary is. The tests mostly wait on the
 // network and timers, so more of them run in parallel than there are CPUs,
-// unless -test.parallel says otherwise.
+// unless -test.parallel says otherwise. A goroutine that outlives the tests
+// fails them (goleak).
 func TestMain(m *testing.M) {
 	if role := os.Getenv(baselineEnv); role != "" {
 		os.Exit(baselineMain(role))
@@ -32,9 +34,9 @@ func TestMain(m *testing.M) {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
 	if !set {
-		flag.Set("test.parallel", "8")
+		_ = flag.Set("test.parallel", "8") // a flag the testing package defines
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // startServer serves powserver on 127.0.0.1:0 in this process, with a
@@ -252,13 +254,17 @@ func fixedDifficulty(bits int) powserver.Config {
 func TestCraft(t *testing.T) {
 	srv, err := powserver.New(fixedDifficulty(8), nil, nil)
 	require.NoError(t, err)
-	addr := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		go srv.Serve(t.Context(), ln)
-		return ln.Addr().String()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, srv.Shutdown(ctx))
+		assert.ErrorIs(t, <-done, powserver.ErrServerClosed)
 	}()
-	checkCraft(t, addr)
+	checkCraft(t, ln.Addr().String())
 	_, ok := craft("short", "1:0:261125233616:127.0.0.2@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5:")
 	assert.False(t, ok, "no short work at 0 bits")
 }

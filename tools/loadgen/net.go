@@ -59,7 +59,7 @@ func dialer(local netip.Addr, timeout time.Duration) *net.Dialer {
 		Control: func(_, _ string, c syscall.RawConn) error {
 			return c.Control(func(fd uintptr) {
 				// Best effort: without it, dialling still works.
-				syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+				_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
 			})
 		},
 	}

@@ -172,7 +172,7 @@ func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(
 	}
 	return t, func() {
 		if c.Alive() {
-			c.stop(10 * time.Second)
+			_ = c.stop(10 * time.Second) // best effort on the way out
 		}
 	}, nil
 }

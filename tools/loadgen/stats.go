@@ -25,12 +25,6 @@ func (c *counts) add(name string, n int64) {
 
 func (c *counts) inc(name string) { c.add(name, 1) }
 
-func (c *counts) get(name string) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[name]
-}
-
 func (c *counts) snapshot() map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()

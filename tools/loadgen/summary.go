@@ -103,7 +103,7 @@ func figures(r *Report) (string, map[string]float64) {
 	for _, t := range r.Targets {
 		if strings.HasPrefix(t.Name, "work asymmetry at") {
 			var v float64
-			fmt.Sscanf(t.Value, "%fx", &v)
+			_, _ = fmt.Sscanf(t.Value, "%fx", &v) // 0 unless the value reads "N.Nx"
 			f["asymmetry (unloaded)"] = v
 		}
 	}
