@@ -41,7 +41,7 @@ func stdio(ctx context.Context, cfg config, in io.Reader, out io.Writer, stderr 
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	go func() {
-		io.Copy(c, in)
+		_, _ = io.Copy(c, in) // ends with in's EOF, or with the tunnel
 		closeWrite(c)
 	}()
 	if _, err := io.Copy(out, c); err != nil && ctx.Err() == nil {
@@ -99,10 +99,10 @@ func relay(a, b net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		io.Copy(b, a)
+		_, _ = io.Copy(b, a) // a direction ends with its EOF or a peer's reset alike
 		closeWrite(b)
 	}()
-	io.Copy(a, b)
+	_, _ = io.Copy(a, b)
 	closeWrite(a)
 	<-done
 }

@@ -32,7 +32,14 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	code := serve(ctx, cfg)
+	stop()
+	os.Exit(code)
+}
+
+// serve runs the mode cfg names and returns the exit code.
+func serve(ctx context.Context, cfg config) int {
+	var err error
 	switch {
 	case cfg.Stdio:
 		err = stdio(ctx, cfg, os.Stdin, os.Stdout, os.Stderr)
@@ -40,14 +47,12 @@ func main() {
 		err = listen(ctx, cfg, os.Stderr, nil)
 	default:
 		if run(ctx, cfg, os.Stdout, os.Stderr) > 0 {
-			err = errors.New("") // each failure was reported
+			return 1 // each failure was reported
 		}
 	}
 	if err != nil {
-		if err.Error() != "" {
-			fmt.Fprintf(os.Stderr, "client: %v\n", err)
-		}
-		stop()
-		os.Exit(1)
+		fmt.Fprintf(os.Stderr, "client: %v\n", err)
+		return 1
 	}
+	return 0
 }

@@ -80,7 +80,7 @@ func startProgram(t *testing.T, addr string, argv ...string) {
 	require.NoError(t, cmd.Start(), "start %s", argv[0])
 	exited := make(chan struct{})
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait() // killed at cleanup: its error says so
 		close(exited)
 	}()
 	t.Cleanup(func() {
@@ -154,7 +154,7 @@ func startSSHD(t *testing.T) *sshd {
 
 // ssh runs OpenSSH's ssh against gate with the client binary as its
 // ProxyCommand, the remote command cmd, stdin in.
-func (s *sshd) ssh(t *testing.T, gate string, in []byte, cmd string) (stdout []byte, err error, stderr string) {
+func (s *sshd) ssh(t *testing.T, gate string, in []byte, cmd string) (stdout []byte, stderr string, err error) {
 	t.Helper()
 	bin := lookProgram(t, "ssh")
 	host, port, _ := net.SplitHostPort(gate)
@@ -169,7 +169,7 @@ func (s *sshd) ssh(t *testing.T, gate string, in []byte, cmd string) (stdout []b
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
 	err = c.Run()
-	return out.Bytes(), err, errOut.String()
+	return out.Bytes(), errOut.String(), err
 }
 
 // TestGateSSH: the real ssh reaches a real sshd through the gate, runs a
@@ -179,20 +179,20 @@ func TestGateSSH(t *testing.T) {
 	d := startSSHD(t)
 	g := startServer(t, "-upstream", d.addr, "-upstream-name", "ssh", "-difficulty", "8")
 
-	out, err, stderr := d.ssh(t, g.addr, nil, "echo hello through the gate")
+	out, stderr, err := d.ssh(t, g.addr, nil, "echo hello through the gate")
 	require.NoError(t, err, "ssh: %s", stderr)
 	assert.Equal(t, "hello through the gate\n", string(out))
 
 	payload := make([]byte, 10<<20)
 	rand.Read(payload)
 	up := filepath.Join(d.dir, "up.bin")
-	_, err, stderr = d.ssh(t, g.addr, payload, "cat > "+up)
+	_, stderr, err = d.ssh(t, g.addr, payload, "cat > "+up)
 	require.NoError(t, err, "ssh upload: %s", stderr)
 	got, err := os.ReadFile(up)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(payload, got), "upload of %d bytes arrived as %d, identical: %v", len(payload), len(got), bytes.Equal(payload, got))
 
-	out, err, stderr = d.ssh(t, g.addr, nil, "cat "+up)
+	out, stderr, err = d.ssh(t, g.addr, nil, "cat "+up)
 	require.NoError(t, err, "ssh download: %s", stderr)
 	assert.True(t, bytes.Equal(payload, out), "download of %d bytes arrived as %d", len(payload), len(out))
 

@@ -59,11 +59,16 @@ func startUpstream(t *testing.T, handle func(net.Conn)) *upstream {
 	return u
 }
 
+// echo sends back what it reads; discard reads and drops it. Both end
+// with the connection, whose error is of no interest.
+func echo(c net.Conn)    { _, _ = io.Copy(c, c) }
+func discard(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
+
 // echoUpper answers everything it reads in upper case, and closes when
 // the client half-closes: a protocol whose client side finishes first.
 func echoUpper(c net.Conn) {
 	b, _ := io.ReadAll(c)
-	c.Write(bytes.ToUpper(b))
+	_, _ = c.Write(bytes.ToUpper(b)) // the test reads what arrived
 }
 
 type testGate struct {
@@ -119,8 +124,8 @@ func TestRelayHalfClose(t *testing.T) {
 	c := dialGate(t, g.addr)
 	payload := strings.Repeat("hello gate ", 100000) // 1.1 MB
 	go func() {
-		io.WriteString(c, payload)
-		c.(interface{ CloseWrite() error }).CloseWrite()
+		_, _ = io.WriteString(c, payload) // the reply checks what arrived
+		_ = c.(interface{ CloseWrite() error }).CloseWrite()
 	}()
 	got, err := io.ReadAll(c)
 	require.NoError(t, err)
@@ -135,8 +140,8 @@ func TestRelayHalfClose(t *testing.T) {
 // its first bytes arrive with PROCEED.
 func TestUpstreamSpeaksFirst(t *testing.T) {
 	up := startUpstream(t, func(c net.Conn) {
-		io.WriteString(c, "SSH-2.0-test\r\n")
-		io.Copy(io.Discard, c)
+		_, _ = io.WriteString(c, "SSH-2.0-test\r\n") // the test reads what arrived
+		discard(c)
 	})
 	g := startGate(t, up.ln.Addr().String(), nil)
 	c := dialGate(t, g.addr)
@@ -203,8 +208,8 @@ func TestClientKnowsGateFromQuoteService(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(context.Background(), ln) }()
 	defer func() {
-		srv.Shutdown(context.Background())
-		<-served
+		assert.NoError(t, srv.Shutdown(context.Background()))
+		assert.ErrorIs(t, <-served, powserver.ErrServerClosed)
 	}()
 	_, err = powclient.Dial(context.Background(), ln.Addr().String(), powclient.Options{Workers: 1}, nil)
 	assert.ErrorIs(t, err, protocol.ErrNotGate)
@@ -213,7 +218,7 @@ func TestClientKnowsGateFromQuoteService(t *testing.T) {
 // A tunnel in which nothing moves ends after the idle timeout; one that
 // keeps talking is ended by its lifetime.
 func TestIdleAndLifetime(t *testing.T) {
-	up := startUpstream(t, func(c net.Conn) { io.Copy(c, c) })
+	up := startUpstream(t, echo)
 	g := startGate(t, up.ln.Addr().String(), func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
 	c := dialGate(t, g.addr)
 	_, err := c.Read(make([]byte, 1))
@@ -236,7 +241,7 @@ func TestIdleAndLifetime(t *testing.T) {
 
 // One address holds at most MaxTunnelsPerIP tunnels; the next is told busy.
 func TestTunnelsPerIP(t *testing.T) {
-	up := startUpstream(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	up := startUpstream(t, discard)
 	g := startGate(t, up.ln.Addr().String(), func(c *Config) { c.MaxTunnelsPerIP = 2 })
 	dialGate(t, g.addr)
 	dialGate(t, g.addr)
@@ -264,13 +269,14 @@ func TestUpstreamProxyProtocol(t *testing.T) {
 	})
 	g := startGate(t, up.ln.Addr().String(), func(c *Config) { c.ProxyProtocol = true })
 	c := dialGate(t, g.addr)
-	io.WriteString(c, "hi\n")
+	_, err := io.WriteString(c, "hi\n")
+	require.NoError(t, err)
 	assert.Equal(t, c.LocalAddr().String()+" v2 hi\n", <-got)
 }
 
 // Shutdown's deadline ends open tunnels.
 func TestShutdownClosesTunnels(t *testing.T) {
-	up := startUpstream(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	up := startUpstream(t, discard)
 	g := startGate(t, up.ln.Addr().String(), nil)
 	c := dialGate(t, g.addr)
 	require.Eventually(t, func() bool { return g.Open() == 1 }, 5*time.Second, time.Millisecond)

@@ -30,8 +30,8 @@ func BenchmarkSession(b *testing.B) {
 		cfg.Difficulty, cfg.MaxExtraBits = 0, -1
 		srv, err := New(cfg, zap.NewNop(), nil)
 		require.NoError(b, err)
-		addr := serveBench(b, func(ctx context.Context, ln net.Listener) { srv.Serve(ctx, ln) })
-		b.Cleanup(func() { srv.Shutdown(context.Background()) })
+		addr := serveBench(b, func(ctx context.Context, ln net.Listener) { _ = srv.Serve(ctx, ln) }) // ends with the benchmark
+		b.Cleanup(func() { require.NoError(b, srv.Shutdown(context.Background())) })
 		runSessions(b, addr, func(first string) string {
 			ch, err := protocol.ParseChallenge(first)
 			require.NoError(b, err)
@@ -79,9 +79,11 @@ func serveBareExchange(ctx context.Context, ln net.Listener) {
 		wg.Go(func() {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(10 * time.Second))
-			io.WriteString(c, benchChallenge)
+			if _, err := io.WriteString(c, benchChallenge); err != nil {
+				return
+			}
 			if _, err := protocol.NewReader(c).ReadLine(); err == nil {
-				io.WriteString(c, "QUOTE Well done is better than well said. — Benjamin Franklin\n")
+				_, _ = io.WriteString(c, "QUOTE Well done is better than well said. — Benjamin Franklin\n") // the client checks it
 			}
 		})
 	}

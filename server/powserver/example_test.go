@@ -32,8 +32,12 @@ func ExampleHandlerFunc() {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(context.Background(), ln) }()
 	defer func() {
-		srv.Shutdown(context.Background())
-		<-served
+		if err := srv.Shutdown(context.Background()); err != nil {
+			panic(err)
+		}
+		if err := <-served; err != powserver.ErrServerClosed {
+			panic(err)
+		}
 	}()
 
 	conn, err := net.Dial("tcp", ln.Addr().String())

@@ -93,7 +93,7 @@ func (ss *session) begin() {
 		// cheapest thing a flood can make the server do, and must stay so.
 		srv.metrics.refusal(ref.reason).Inc()
 		ss.conn.SetWriteDeadline(time.Now().Add(srv.cfg.WriteTimeout))
-		ss.conn.Write(ref.line) // best effort: closing next
+		_, _ = ss.conn.Write(ref.line) // best effort: closing next
 		return
 	}
 	ss.admitted, ss.price = true, pr
@@ -239,7 +239,7 @@ func (ss *session) gone() string {
 // admission gets one short try.
 func (ss *session) tell(reason string) {
 	ss.conn.SetWriteDeadline(time.Now().Add(tellTimeout))
-	ss.srv.lines.write(ss.conn, &protocol.Error{Code: protocol.CodeBusy, Reason: reason})
+	_ = ss.srv.lines.write(ss.conn, &protocol.Error{Code: protocol.CodeBusy, Reason: reason}) // one try
 }
 
 // tellTimeout bounds the write of tell.

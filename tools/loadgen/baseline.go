@@ -465,7 +465,7 @@ func startSeed(ctx context.Context, log *zap.Logger, cfg config, dir string) (*c
 			return c, nil
 		}
 		if i == 100 || !pause(ctx, 50*time.Millisecond) {
-			c.stop(5 * time.Second)
+			_ = c.stop(5 * time.Second) // it failed already; that error says why
 			return nil, fmt.Errorf("the seed's server never accepted on %s: %w", addr, err)
 		}
 	}
