@@ -52,8 +52,8 @@ type Proven struct {
 	// WriteTimeout is the server's deadline for one write to a client.
 	WriteTimeout time.Duration
 
-	reader *protocol.Reader // what read the answer; holds any bytes sent after it
-	ss     *session
+	early []byte // what the client sent after its answer, read with it
+	ss    *session
 }
 
 // Detach frees the connection's handshake slot: from now on the server no
@@ -74,12 +74,7 @@ func (p *Proven) Detach() {
 // it sends more, so this is usually empty, and a handler that relays the
 // connection should send it on (or refuse it) before reading Conn. It is
 // valid until ServeProven returns.
-func (p *Proven) Buffered() []byte {
-	if p.reader == nil {
-		return nil
-	}
-	return p.reader.Buffered()
-}
+func (p *Proven) Buffered() []byte { return p.early }
 
 // QuoteHandler hands each proven client a random quote from c, as one
 // QUOTE line: the quote service, and the server's default handler. The

@@ -17,8 +17,7 @@ func TestHandlerGetsProvenConnection(t *testing.T) {
 	got := make(chan Proven, 1)
 	ts := start(t, Config{Handler: HandlerFunc(func(p *Proven) error {
 		pc := *p
-		pc.reader = nil
-		pc.Conn = nil
+		pc.early, pc.Conn, pc.ss = nil, nil, nil
 		got <- pc
 		buffered := string(p.Buffered())
 		_, err := io.WriteString(p.Conn, "HELLO "+buffered+"\n")

@@ -1,6 +1,7 @@
 package powserver
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -118,9 +119,6 @@ func (ss *session) await() {
 	// and this frame is small: what a silent handshake holds is this
 	// frame and the runtime's, within the first 2 KiB of stack.
 	in, err := ss.wait.wait(ss.conn, &ss.srv.inboxes)
-	if in != nil {
-		defer ss.srv.inboxes.put(in)
-	}
 	outcome, detail := ss.answer(in, err)
 	ss.finish(outcome, detail)
 }
@@ -146,6 +144,13 @@ func (ss *session) release() {
 // "evicted" or "shutdown") and a detail.
 func (ss *session) answer(in *inbox, err error) (outcome, detail string) {
 	srv, sl := ss.srv, &ss.slot
+	// The inbox goes back to its pool when the answer is checked, before
+	// the Handler runs: a tunnel holds no read buffer of ours.
+	defer func() {
+		if in != nil {
+			srv.inboxes.put(in)
+		}
+	}()
 	if err == nil && !srv.adm.answered(sl) {
 		err = net.ErrClosed // closed by admission while the answer arrived
 	}
@@ -184,7 +189,12 @@ func (ss *session) answer(in *inbox, err error) (outcome, detail string) {
 		return ss.refuse(protocol.CodeBusy, "cannot record the solution now; try again")
 	}
 	sl.redeemed = true
-	ss.proven = Proven{Conn: ss.conn, Client: sl.client, Bits: stamp.Bits, WriteTimeout: srv.cfg.WriteTimeout, reader: in.r, ss: ss}
+	ss.proven = Proven{Conn: ss.conn, Client: sl.client, Bits: stamp.Bits, WriteTimeout: srv.cfg.WriteTimeout, ss: ss}
+	if early := in.r.Buffered(); len(early) > 0 {
+		ss.proven.early = bytes.Clone(early)
+	}
+	srv.inboxes.put(in)
+	in = nil
 	if err := srv.handler.ServeProven(&ss.proven); err != nil {
 		return outcomeGone, err.Error()
 	}
