@@ -40,7 +40,7 @@ func benchGate(b *testing.B, upstream string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx) // tunnels still open are closed at its deadline
-		<-served
+		_ = <-served // ErrServerClosed
 	})
 	return ln.Addr().String()
 }
