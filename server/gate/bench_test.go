@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"runtime"
@@ -40,7 +41,9 @@ func benchGate(b *testing.B, upstream string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx) // tunnels still open are closed at its deadline
-		_ = <-served // ErrServerClosed
+		if err := <-served; !errors.Is(err, powserver.ErrServerClosed) {
+			b.Errorf("Serve: %v", err)
+		}
 	})
 	return ln.Addr().String()
 }
