@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -77,10 +80,12 @@ type target struct {
 	goroutines int
 }
 
-// targets are the two ways to the upstream: straight, and through a gate.
+// targets are the ways to the upstream: straight, through a gate, and,
+// when HAProxy is installed (Debian's haproxy), through HAProxy in TCP mode
+// with kernel splicing, the relay operators already use.
 func targets(b *testing.B, upstream string) map[string]target {
 	gate := benchGate(b, upstream)
-	return map[string]target{
+	ts := map[string]target{
 		"direct": {goroutines: 1, dial: func() net.Conn {
 			c, err := net.Dial("tcp", upstream)
 			require.NoError(b, err)
@@ -92,6 +97,60 @@ func targets(b *testing.B, upstream string) map[string]target {
 			return c
 		}},
 	}
+	if haproxy := startHAProxy(b, upstream); haproxy != "" {
+		ts["haproxy"] = target{goroutines: 1, dial: func() net.Conn {
+			c, err := net.Dial("tcp", haproxy)
+			require.NoError(b, err)
+			return c
+		}}
+	}
+	return ts
+}
+
+// relays are the targets' names in the order the benchmarks run them.
+var relays = []string{"direct", "gate", "haproxy"}
+
+// startHAProxy runs HAProxy in front of upstream, in TCP mode with
+// splice-auto, and returns its address; "" when haproxy is not installed.
+func startHAProxy(b *testing.B, upstream string) string {
+	b.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		if bin, err = exec.LookPath("/usr/sbin/haproxy"); err != nil {
+			return ""
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(b.TempDir(), "haproxy.cfg")
+	require.NoError(b, os.WriteFile(cfg, []byte(`global
+  maxconn 4096
+defaults
+  mode tcp
+  option splice-auto
+  timeout connect 5s
+  timeout client 1m
+  timeout server 1m
+listen relay
+  bind `+addr+`
+  server upstream `+upstream+`
+`), 0o600))
+	cmd := exec.Command(bin, "-db", "-f", cfg)
+	require.NoError(b, cmd.Start())
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill() // it has no other way out
+		_ = cmd.Wait()
+	})
+	require.Eventually(b, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 5*time.Millisecond, "haproxy listens on %s", addr)
+	return addr
 }
 
 // BenchmarkThroughput sends 64 MiB a time one way and reads as much back
@@ -99,8 +158,12 @@ func targets(b *testing.B, upstream string) map[string]target {
 func BenchmarkThroughput(b *testing.B) {
 	const chunk = 64 << 20
 	up := benchUpstream(b, echo)
-	for _, name := range []string{"direct", "gate"} {
-		dial := targets(b, up)[name].dial
+	ts := targets(b, up)
+	for _, name := range relays {
+		if _, ok := ts[name]; !ok {
+			continue
+		}
+		dial := ts[name].dial
 		b.Run(name, func(b *testing.B) {
 			c := dial()
 			defer c.Close()
@@ -127,8 +190,12 @@ func BenchmarkThroughput(b *testing.B) {
 // an established connection: the latency the relay adds per round trip.
 func BenchmarkRoundTrip(b *testing.B) {
 	up := benchUpstream(b, echo)
-	for _, name := range []string{"direct", "gate"} {
-		dial := targets(b, up)[name].dial
+	ts := targets(b, up)
+	for _, name := range relays {
+		if _, ok := ts[name]; !ok {
+			continue
+		}
+		dial := ts[name].dial
 		b.Run(name, func(b *testing.B) {
 			c := dial()
 			defer c.Close()
@@ -150,8 +217,12 @@ func BenchmarkRoundTrip(b *testing.B) {
 func BenchmarkIdleTunnel(b *testing.B) {
 	const n = 500
 	up := benchUpstream(b, discard)
-	for _, name := range []string{"direct", "gate"} {
-		tg := targets(b, up)[name]
+	ts := targets(b, up)
+	for _, name := range relays {
+		tg, ok := ts[name]
+		if !ok {
+			continue
+		}
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				before, g0 := inUse(), runtime.NumGoroutine()
