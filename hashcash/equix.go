@@ -29,7 +29,7 @@ const (
 
 // equixDefaultBits is Equix's DefaultBits: at 1 bit about one Equi-X
 // solve (2^bits/2, a nonce having about two solutions), 0.1 s of one core
-// here, as 2^20 hashes are for SHA-256 (README.md has the measurement).
+// here, as 2^20 hashes are for SHA-256 (docs/design.md has the measurement).
 const equixDefaultBits = 1
 
 // maxEquixWorkers caps Solve's workers for Equix: each holds an

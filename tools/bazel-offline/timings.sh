@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/bazel-offline/timings.sh [--keep]: measures the offline Bazel from
-# scratch, the figures quoted in README:
+# scratch, the figures quoted in docs/offline-build.md:
 #   set-up + cold `tools/bazel test //...`, then warm no-op reruns.
 # It works on a copy of the work tree (the files git tracks or would track,
 # i.e. what a fresh clone has, plus uncommitted work) with a state directory
