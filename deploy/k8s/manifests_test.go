@@ -320,8 +320,15 @@ func TestManifestsDecode(t *testing.T) {
 
 // checkPod checks what every pod of ours must have: non-root, no privilege
 // escalation, a read-only root, no capabilities, resource requests and
-// limits.
+// limits; and one container.
 func checkPod(t *testing.T, what string, p podSpec) {
+	t.Helper()
+	require.Len(t, p.Containers, 1, what)
+	checkPodOf(t, what, p)
+}
+
+// checkPodOf is checkPod for a pod of any number of containers.
+func checkPodOf(t *testing.T, what string, p podSpec) {
 	t.Helper()
 	sc := p.SecurityContext
 	assert.True(t, sc.RunAsNonRoot != nil && *sc.RunAsNonRoot, "%s: pod runAsNonRoot", what)
@@ -329,7 +336,6 @@ func checkPod(t *testing.T, what string, p podSpec) {
 	assert.Equal(t, "RuntimeDefault", sc.SeccompProfile.Type, "%s: seccomp profile", what)
 	assert.False(t, p.AutomountServiceAccountToken == nil || *p.AutomountServiceAccountToken,
 		"%s: automountServiceAccountToken: false (it needs no API access)", what)
-	require.Len(t, p.Containers, 1, what)
 	for _, c := range p.Containers {
 		cs := c.SecurityContext
 		assert.True(t, cs.AllowPrivilegeEscalation != nil && !*cs.AllowPrivilegeEscalation,
