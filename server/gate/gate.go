@@ -388,9 +388,7 @@ func (t *tunnel) pipe(dst, src net.Conn, idle time.Duration, bytes prometheus.Co
 		}
 		switch {
 		case err == nil: // src's EOF: pass it on
-			if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-				cw.CloseWrite()
-			}
+			closeWrite(dst)
 			return nil
 		case isTimeout(err) && time.Since(time.Unix(0, t.last.Load())) < idle:
 			continue // the other direction moved
@@ -405,3 +403,17 @@ func (t *tunnel) pipe(dst, src net.Conn, idle time.Duration, bytes prometheus.Co
 }
 
 func (t *tunnel) touch() { t.last.Store(time.Now().UnixNano()) }
+
+// closeWrite half-closes c: a TCP connection directly, or the one under a
+// PROXY protocol listener's connection.
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite() // best effort, as a close
+		return
+	}
+	if r, ok := c.(interface{ TCPConn() (*net.TCPConn, bool) }); ok {
+		if tc, ok := r.TCPConn(); ok {
+			_ = tc.CloseWrite()
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/powserver"
@@ -81,6 +82,12 @@ type testGate struct {
 // startGate serves a gate in front of upstream at difficulty 8.
 func startGate(t *testing.T, upstream string, edit func(*Config)) *testGate {
 	t.Helper()
+	return startGateOn(t, upstream, edit, nil)
+}
+
+// startGateOn is startGate with the listener wrapped by wrap (nil: none).
+func startGateOn(t *testing.T, upstream string, edit func(*Config), wrap func(net.Listener) net.Listener) *testGate {
+	t.Helper()
 	cfg := DefaultConfig(upstream)
 	cfg.Name = "echo"
 	if edit != nil {
@@ -95,6 +102,10 @@ func startGate(t *testing.T, upstream string, edit func(*Config)) *testGate {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	addr := ln.Addr().String()
+	if wrap != nil {
+		ln = wrap(ln)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
@@ -103,7 +114,7 @@ func startGate(t *testing.T, upstream string, edit func(*Config)) *testGate {
 		assert.NoError(t, srv.Shutdown(ctx))
 		assert.ErrorIs(t, <-served, powserver.ErrServerClosed)
 	})
-	return &testGate{Gate: g, srv: srv, addr: ln.Addr().String(), reg: reg}
+	return &testGate{Gate: g, srv: srv, addr: addr, reg: reg}
 }
 
 func dialGate(t *testing.T, addr string) net.Conn {
@@ -298,4 +309,45 @@ func value(m prometheus.Metric) float64 {
 		return c.GetValue()
 	}
 	return d.GetGauge().GetValue()
+}
+
+// Behind a balancer that sends PROXY headers, the gate passes on the
+// client's address the balancer named, and half-closes still cross it
+// (the listener's connection wraps the TCP one).
+func TestBehindProxyProtocolBalancer(t *testing.T) {
+	got := make(chan string, 1)
+	up := startUpstream(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		h, err := proxyproto.Read(r)
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(r) // to the client's half-close
+		got <- h.SourceAddr.String() + " " + string(b)
+		_, _ = io.WriteString(c, "bye")
+	})
+	g := startGateOn(t, up.ln.Addr().String(), func(c *Config) { c.ProxyProtocol = true }, func(ln net.Listener) net.Listener {
+		return &proxyproto.Listener{Listener: ln}
+	})
+	c, err := net.Dial("tcp", g.addr)
+	require.NoError(t, err)
+	defer c.Close()
+	client := &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 40000}
+	_, err = proxyproto.HeaderProxyFromAddrs(2, client, c.RemoteAddr()).WriteTo(c)
+	require.NoError(t, err)
+	r := protocol.NewReader(c)
+	ch, err := r.ReadChallenge()
+	require.NoError(t, err)
+	assert.Contains(t, ch.Prefix, ":203.0.113.7@", "the challenge is bound to the balancer's client")
+	require.NoError(t, protocol.Write(c, protocol.Solution{Stamp: wrongwork.Solve(hashcash.SHA256, ch.Prefix, 8)}))
+	_, err = r.ReadProceed()
+	require.NoError(t, err)
+	_, err = io.WriteString(c, "hello")
+	require.NoError(t, err)
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	assert.Equal(t, "203.0.113.7:40000 hello", <-got)
+	rest, err := io.ReadAll(io.MultiReader(bytes.NewReader(r.Buffered()), c))
+	require.NoError(t, err)
+	assert.Equal(t, "bye", string(rest))
 }
