@@ -10,6 +10,7 @@ import (
 	"hash"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/powtcp/powtcp/equix"
@@ -59,8 +60,8 @@ type Minter struct {
 	maxSkew time.Duration
 	now     func() time.Time
 	// macs has a pool of *macState per key, the minting key first (HMACs
-	// are not safe for concurrent use).
-	macs []*sync.Pool
+	// are not safe for concurrent use); SetKeys replaces the whole list.
+	macs atomic.Pointer[[]*sync.Pool]
 	// verifyEquix checks Equi-X solutions: equix.Verify (tests count its
 	// calls).
 	verifyEquix equixVerifier
@@ -94,16 +95,31 @@ func NewMinter(cfg MinterConfig) (*Minter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if len(cfg.VerifyKeys) > MaxVerifyKeys {
-		return nil, fmt.Errorf("hashcash: %d verify keys, want at most %d", len(cfg.VerifyKeys), MaxVerifyKeys)
-	}
 	m := &Minter{alg: cfg.Alg, ttl: cfg.TTL, maxSkew: cfg.MaxSkew, now: cfg.Now, verifyEquix: equix.Verify}
-	for i, k := range append([][]byte{cfg.Key}, cfg.VerifyKeys...) {
+	if err := m.SetKeys(cfg.Key, cfg.VerifyKeys); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetKeys replaces the minting key and the further keys that verify, as
+// MinterConfig's Key and VerifyKeys, at once: a call under way uses either
+// the old keys or the new ones. It is how a running server rotates keys
+// (a reload). On an error the keys are unchanged.
+func (m *Minter) SetKeys(key []byte, verify [][]byte) error {
+	if len(key) < MinKeyLen {
+		return fmt.Errorf("hashcash: key of %d bytes, want at least %d", len(key), MinKeyLen)
+	}
+	if len(verify) > MaxVerifyKeys {
+		return fmt.Errorf("hashcash: %d verify keys, want at most %d", len(verify), MaxVerifyKeys)
+	}
+	var macs []*sync.Pool
+	for i, k := range append([][]byte{key}, verify...) {
 		if len(k) < MinKeyLen {
-			return nil, fmt.Errorf("hashcash: verify key %d of %d bytes, want at least %d", i, len(k), MinKeyLen)
+			return fmt.Errorf("hashcash: verify key %d of %d bytes, want at least %d", i, len(k), MinKeyLen)
 		}
 		key := append([]byte(nil), k...)
-		m.macs = append(m.macs, &sync.Pool{New: func() any {
+		macs = append(macs, &sync.Pool{New: func() any {
 			return &macState{
 				h:   hmac.New(sha256.New, key),
 				msg: make([]byte, 0, len(macLabel)+MaxStampLen),
@@ -112,7 +128,8 @@ func NewMinter(cfg MinterConfig) (*Minter, error) {
 			}
 		}})
 	}
-	return m, nil
+	m.macs.Store(&macs)
+	return nil
 }
 
 // Challenge returns a new challenge (a stamp prefix ending in ':') asking
@@ -131,8 +148,9 @@ func (m *Minter) Challenge(bits int, resource string) string {
 	if err := ValidateResource(resource); err != nil {
 		panic("hashcash: Challenge: " + err.Error())
 	}
-	ms := m.macs[0].Get().(*macState)
-	defer m.macs[0].Put(ms)
+	mint := (*m.macs.Load())[0]
+	ms := mint.Get().(*macState)
+	defer mint.Put(ms)
 
 	var date [12]byte
 	hdr := appendHeader(ms.out[:0], bits, string(appendDate(date[:0], m.now())), resource, m.alg.Ext())
@@ -204,7 +222,7 @@ func (m *Minter) validMAC(st Stamp) bool {
 	if n, err := base64.RawStdEncoding.Decode(raw[:], src[:]); err != nil || n != len(raw) {
 		return false
 	}
-	for _, pool := range m.macs {
+	for _, pool := range *m.macs.Load() {
 		ms := pool.Get().(*macState)
 		hdr := appendHeader(ms.out[:0], st.Bits, st.Date, st.Resource, st.Ext)
 		ok := hmac.Equal(ms.tag(hdr, raw[:nonceLen]), raw[nonceLen:])

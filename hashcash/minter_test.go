@@ -312,3 +312,27 @@ func TestMinterVerifyKeys(t *testing.T) {
 	_, err = NewMinter(MinterConfig{Key: newKey, VerifyKeys: make([][]byte, MaxVerifyKeys+1), TTL: time.Minute})
 	assert.ErrorContains(t, err, "verify keys, want at most")
 }
+
+// SetKeys rotates a running Minter's keys as a new Minter would have them,
+// and leaves them as they were when the new ones are refused.
+func TestMinterSetKeys(t *testing.T) {
+	oldKey, newKey := []byte("the old key, 16+ bytes"), []byte("the new key, 16+ bytes")
+	m, err := NewMinter(MinterConfig{Key: oldKey, TTL: time.Minute})
+	require.NoError(t, err)
+	fromOld := solve(t, m.Challenge(4, testResource))
+
+	require.NoError(t, m.SetKeys(newKey, [][]byte{oldKey}))
+	_, _, err = m.Verify(fromOld, testResource)
+	assert.NoError(t, err, "the retiring key still verifies")
+	fromNew := solve(t, m.Challenge(4, testResource))
+
+	assert.Error(t, m.SetKeys([]byte("short"), nil))
+	_, _, err = m.Verify(fromNew, testResource)
+	assert.NoError(t, err, "a refused SetKeys changed nothing")
+
+	require.NoError(t, m.SetKeys(newKey, nil))
+	_, _, err = m.Verify(fromOld, testResource)
+	assert.ErrorIs(t, err, ErrForged, "retired")
+	_, _, err = m.Verify(fromNew, testResource)
+	assert.NoError(t, err)
+}

@@ -43,6 +43,11 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer closeStore()
+	// SIGHUP is caught from here on, before the address file says the
+	// server is up.
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	newReloader(cfg, srv, log, reg).start(reloadCtx)
 
 	ln, err := listen(ctx, cfg)
 	if err != nil {

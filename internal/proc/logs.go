@@ -105,27 +105,38 @@ func (l *Logs) close() {
 }
 
 // Find returns the first entry logged so far whose "msg" is msg.
-func (l *Logs) Find(msg string) (Entry, error) {
+func (l *Logs) Find(msg string) (Entry, error) { return l.findNth(msg, 1) }
+
+// findNth returns the nth entry logged so far whose "msg" is msg.
+func (l *Logs) findNth(msg string, n int) (Entry, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	seen := 0
 	for _, e := range l.entries {
 		if e["msg"] == msg {
-			return e, nil
+			if seen++; seen == n {
+				return e, nil
+			}
 		}
 	}
 	if l.dropped > 0 {
-		return nil, fmt.Errorf("no %q in the first %d log entries (%d more not kept)", msg, len(l.entries), l.dropped)
+		return nil, fmt.Errorf("%d of %d %q in the first %d log entries (%d more not kept)", seen, n, msg, len(l.entries), l.dropped)
 	}
-	return nil, fmt.Errorf("no %q in the log", msg)
+	return nil, fmt.Errorf("%d of %d %q in the log", seen, n, msg)
 }
 
 // WaitFor waits up to limit until an entry whose "msg" is msg is logged and
 // returns it. It fails at once when the program has exited without it.
 func (l *Logs) WaitFor(msg string, limit time.Duration) (Entry, error) {
+	return l.WaitForNth(msg, 1, limit)
+}
+
+// WaitForNth is WaitFor for the nth entry whose "msg" is msg.
+func (l *Logs) WaitForNth(msg string, n int, limit time.Duration) (Entry, error) {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
-		e, err := l.Find(msg)
+		e, err := l.findNth(msg, n)
 		if err == nil {
 			return e, nil
 		}

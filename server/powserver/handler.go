@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,27 +83,40 @@ func (p *Proven) Buffered() []byte { return p.early }
 func QuoteHandler(c *quotes.Collection) Handler { return newQuoteHandler(c, nil) }
 
 type quoteHandler struct {
-	lines  [][]byte           // a QUOTE line per quote
-	errs   []error            // why a quote has no line (the collection's checks make it none)
-	served prometheus.Counter // quotes written; nil: not counted
+	lines  atomic.Pointer[quoteLines] // swapped whole by set
+	served prometheus.Counter         // quotes written; nil: not counted
+}
+
+// quoteLines are a collection's QUOTE lines.
+type quoteLines struct {
+	lines [][]byte // a QUOTE line per quote
+	errs  []error  // why a quote has no line (the collection's checks make it none)
 }
 
 func newQuoteHandler(c *quotes.Collection, served prometheus.Counter) *quoteHandler {
-	all := c.All()
-	h := &quoteHandler{lines: make([][]byte, len(all)), errs: make([]error, len(all)), served: served}
-	for i, q := range all {
-		h.lines[i], h.errs[i] = protocol.Quote{Text: q.String()}.Line()
-	}
+	h := &quoteHandler{served: served}
+	h.set(c)
 	return h
 }
 
+// set makes c the collection served from now on.
+func (h *quoteHandler) set(c *quotes.Collection) {
+	all := c.All()
+	ql := &quoteLines{lines: make([][]byte, len(all)), errs: make([]error, len(all))}
+	for i, q := range all {
+		ql.lines[i], ql.errs[i] = protocol.Quote{Text: q.String()}.Line()
+	}
+	h.lines.Store(ql)
+}
+
 func (h *quoteHandler) ServeProven(p *Proven) error {
-	i := rand.IntN(len(h.lines))
-	if h.errs[i] != nil {
-		return h.errs[i]
+	ql := h.lines.Load()
+	i := rand.IntN(len(ql.lines))
+	if ql.errs[i] != nil {
+		return ql.errs[i]
 	}
 	p.Conn.SetWriteDeadline(time.Now().Add(p.WriteTimeout))
-	if _, err := p.Conn.Write(h.lines[i]); err != nil {
+	if _, err := p.Conn.Write(ql.lines[i]); err != nil {
 		return err
 	}
 	if h.served != nil {

@@ -113,6 +113,23 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 	return s, nil
 }
 
+// SetKeys replaces the challenges' MAC keys, as Config.Key and
+// Config.VerifyKeys, while the server runs (a reload): challenges minted
+// from now on use key, and those of every key in verify still check out.
+// On an error the keys are unchanged.
+func (s *Server) SetKeys(key []byte, verify [][]byte) error { return s.minter.SetKeys(key, verify) }
+
+// SetQuotes makes c the collection the quote service hands out from now
+// on. It fails when the server's Handler is not the default quote service.
+func (s *Server) SetQuotes(c *quotes.Collection) error {
+	h, ok := s.handler.(*quoteHandler)
+	if !ok || c == nil || c.Len() == 0 {
+		return errors.New("powserver: SetQuotes needs a non-empty collection and the default quote handler")
+	}
+	h.set(c)
+	return nil
+}
+
 // Ready reports whether the server is serving, not shutting down, its
 // Handler is ready (when it says: a gate whose upstream is down is not) and
 // its spent store answers (a shared store: Ping).
