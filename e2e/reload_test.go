@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,4 +72,30 @@ func TestReload(t *testing.T) {
 
 	sum := s.stop(t)
 	assert.Equal(t, 3+1, sum["served"], "%v", sum)
+}
+
+// TestReloadAllowList: an allow-listed network pays nothing with
+// -allow-free, and the list's file is re-read on SIGHUP.
+func TestReloadAllowList(t *testing.T) {
+	allowFile := filepath.Join(t.TempDir(), "allow")
+	require.NoError(t, os.WriteFile(allowFile, []byte("# nobody yet\n"), 0o600))
+	s := startServer(t, "-allow-networks-file", allowFile, "-allow-free")
+	bits := func() string {
+		t.Helper()
+		c := dial(t, s.addr, "")
+		defer c.Close()
+		return strings.SplitN(c.challenge(t).Prefix, ":", 3)[1]
+	}
+	assert.Equal(t, strconv.Itoa(difficulty), bits(), "a stranger pays the base")
+	require.NoError(t, os.WriteFile(allowFile, []byte("127.0.0.0/8 # the tests' own\n"), 0o600))
+	s.signal(t, syscall.SIGHUP)
+	_, err := s.logs.WaitForNth("reloaded", 1, startLimit)
+	require.NoError(t, err)
+	assert.Equal(t, "0", bits(), "an allow-listed client with -allow-free does no work")
+
+	require.NoError(t, os.WriteFile(allowFile, []byte("not a network\n"), 0o600))
+	s.signal(t, syscall.SIGHUP)
+	_, err = s.logs.WaitForNth("reload failed", 1, startLimit)
+	require.NoError(t, err)
+	assert.Equal(t, "0", bits(), "a file that does not parse keeps the list")
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ type config struct {
 	Pprof           bool
 	QuotesFile      string
 	KeyFile         string
+	AllowFile       string // more allow-listed networks, one a line; re-read on SIGHUP
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -99,6 +101,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"proxy-header-timeout", "POWTCP_PROXY_HEADER_TIMEOUT", "deadline of a PROXY protocol header", (*durationValue)(&c.ProxyTimeout), ""},
 		{"spent-store", "POWTCP_SPENT_STORE", "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)", (*stringValue)(&c.SpentStore), ""},
 		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", "deadline of each call to a shared spent store; past it the redemption is refused (busy)", (*durationValue)(&c.StoreTimeout), ""},
+		{"allow-networks", "POWTCP_ALLOW_NETWORKS", "comma-separated CIDRs whose clients pay the base difficulty only and are never evicted for a stranger (the PROXY header's address when -proxy-protocol)", (*prefixList)(&c.Server.AllowNetworks), "AllowNetworks"},
+		{"allow-networks-file", "POWTCP_ALLOW_NETWORKS_FILE", "file of further allow-listed CIDRs, one a line ('#' starts a comment); re-read on SIGHUP", (*stringValue)(&c.AllowFile), ""},
+		{"allow-free", "POWTCP_ALLOW_FREE", "allow-listed clients solve a difficulty-0 challenge (no work)", (*boolValue)(&c.Server.AllowFree), "AllowFree"},
 		{"upstream", "POWTCP_UPSTREAM", "be a gate: relay every connection whose proof checked out to this host:port (SSH, a database, ...) instead of serving quotes", (*stringValue)(&c.Gate.Upstream), ""},
 		{"upstream-name", "POWTCP_UPSTREAM_NAME", "what the PROCEED line tells clients the upstream is (one word)", (*stringValue)(&c.Gate.Name), ""},
 		{"upstream-dial-timeout", "POWTCP_UPSTREAM_DIAL_TIMEOUT", "deadline of the upstream's dial; past it the client is told ERROR upstream", (*durationValue)(&c.Gate.DialTimeout), ""},
@@ -250,6 +255,39 @@ func (c config) validate(settings []setting) error {
 	return errors.Join(errs...)
 }
 
+// allowNetworks is -allow-networks and, with -allow-networks-file, the
+// networks the file lists.
+func (c config) allowNetworks() ([]netip.Prefix, error) {
+	nets := slices.Clone(c.Server.AllowNetworks)
+	if c.AllowFile == "" {
+		return nets, nil
+	}
+	b, err := os.ReadFile(c.AllowFile)
+	if err != nil {
+		return nil, fmt.Errorf("-allow-networks-file: %w", err)
+	}
+	if len(b) > maxAllowFileBytes {
+		return nil, fmt.Errorf("-allow-networks-file %s: over %d bytes", c.AllowFile, maxAllowFileBytes)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#") // a comment, to the end of the line
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		var p prefixList
+		if err := p.Set(line); err != nil || len(p) != 1 {
+			return nil, fmt.Errorf("-allow-networks-file %s line %d: want one CIDR or address, got %.40q", c.AllowFile, i+1, line)
+		}
+		nets = append(nets, p[0])
+	}
+	return nets, nil
+}
+
+// maxAllowFileBytes bounds -allow-networks-file: a million bytes is some
+// 50,000 networks.
+const maxAllowFileBytes = 1 << 20
+
 // readKeyFile reads the MAC keys of a key file: one key in hex a line,
 // the first minting and every one verifying (key rotation); blank lines and
 // lines starting with '#' are skipped.
@@ -260,8 +298,9 @@ func readKeyFile(path string) ([][]byte, error) {
 	}
 	var keys [][]byte
 	for i, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#") // a comment, to the end of the line
 		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+		if line == "" {
 			continue
 		}
 		var k hexKey

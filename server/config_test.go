@@ -226,3 +226,18 @@ func TestGateFlags(t *testing.T) {
 	_, err = parseConfig([]string{"-upstream", "127.0.0.1:22", "-quotes", "q.txt"}, env, io.Discard)
 	assert.ErrorContains(t, err, "exclude")
 }
+
+// The allow-list's file: one network a line, comments and blank lines
+// skipped, merged with -allow-networks; a bad line names itself.
+func TestAllowNetworksFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "allow")
+	require.NoError(t, os.WriteFile(f, []byte("# the office\n192.0.2.0/24\n\n2001:db8::1 # one host\n"), 0o600))
+	c := config{AllowFile: f}
+	c.Server.AllowNetworks = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	nets, err := c.allowNetworks()
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::1/128")}, nets)
+	require.NoError(t, os.WriteFile(f, []byte("192.0.2.0/24\nbogus\n"), 0o600))
+	_, err = c.allowNetworks()
+	assert.ErrorContains(t, err, "line 2")
+}

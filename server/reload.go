@@ -17,7 +17,8 @@ import (
 
 // reloader re-reads the files the server was started with on SIGHUP: the
 // key file (-key-file: key rotation becomes one edit and one signal per
-// step) and the quotes file (-quotes). Each file is read and checked on
+// step), the quotes file (-quotes) and the allow-list's file
+// (-allow-networks-file). Each file is read and checked on
 // its own: one that does not parse keeps its old value, and the failure is
 // logged and counted (powtcp_reload_errors_total); a reload with no error
 // sets powtcp_reload_success_timestamp_seconds.
@@ -86,11 +87,21 @@ func (r *reloader) reload() {
 			errs = append(errs, fmt.Errorf("quotes file kept as it was: %w", err))
 		}
 	}
+	if r.cfg.AllowFile != "" {
+		nets, err := r.cfg.allowNetworks()
+		if err == nil {
+			err = r.srv.SetAllowNetworks(nets)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("allow-list kept as it was: %w", err))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		r.errs.Add(float64(len(errs)))
 		r.log.Error("reload failed", zap.Error(err))
 		return
 	}
 	r.success.SetToCurrentTime()
-	r.log.Info("reloaded", zap.String("key_file", r.cfg.KeyFile), zap.String("quotes_file", r.cfg.QuotesFile))
+	r.log.Info("reloaded", zap.String("key_file", r.cfg.KeyFile), zap.String("quotes_file", r.cfg.QuotesFile),
+		zap.String("allow_networks_file", r.cfg.AllowFile))
 }

@@ -118,6 +118,12 @@ func newServer(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus
 		}
 		cfg.Server.Spent = store
 	}
+	nets, err := cfg.allowNetworks()
+	if err != nil {
+		closeStore()
+		return nil, func() {}, err
+	}
+	cfg.Server.AllowNetworks = nets
 	if cfg.Gate.Upstream != "" {
 		g, err := gate.New(cfg.Gate, log, reg)
 		if err != nil {

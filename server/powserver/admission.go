@@ -46,12 +46,13 @@ type admission struct {
 
 // slot is one admitted connection.
 type slot struct {
-	conn   net.Conn
-	client netip.Addr
-	st     *ipState
-	at     int       // index in admission.silent, -1 once answered
-	seq    uint64    // when it was admitted, in admissions
-	closed closeKind // why admission closed the connection, if it did
+	conn    net.Conn
+	client  netip.Addr
+	st      *ipState
+	at      int       // index in admission.silent, -1 once answered
+	seq     uint64    // when it was admitted, in admissions
+	closed  closeKind // why admission closed the connection, if it did
+	allowed bool      // its client is in Config.AllowNetworks
 	// redeemed is set by the session, before release, once its proof was
 	// verified and spent: release then counts it in the load.
 	redeemed bool
@@ -121,8 +122,9 @@ func newAdmission(cfg Config, log *zap.Logger, m *metrics) *admission {
 }
 
 // admit gives conn the slot s (the caller's, zero), closing a silent
-// handshake when the table is full, and returns its price.
-func (a *admission) admit(s *slot, conn net.Conn, client netip.Addr, now time.Time) (price, *refusal) {
+// handshake when the table is full, and returns its price. allowed says
+// its client is in Config.AllowNetworks.
+func (a *admission) admit(s *slot, conn net.Conn, client netip.Addr, allowed bool, now time.Time) (price, *refusal) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
@@ -154,12 +156,27 @@ func (a *admission) admit(s *slot, conn net.Conn, client netip.Addr, now time.Ti
 		st.resource = resource(st.key, a.cfg.Name)
 	}
 	a.seq++
-	*s = slot{conn: conn, client: client, st: st, at: len(a.silent), seq: a.seq}
+	*s = slot{conn: conn, client: client, st: st, at: len(a.silent), seq: a.seq, allowed: allowed}
 	a.silent = append(a.silent, s)
 	a.slots[s] = struct{}{}
 	st.conns++
 	a.metrics.handshakes.Set(float64(len(a.silent)))
+	if allowed {
+		a.metrics.allowlisted.Inc()
+		return a.allowedPriceLocked(now), nil
+	}
 	return a.priceLocked(st, now), nil
+}
+
+// allowedPriceLocked is the price of a client in Config.AllowNetworks: the
+// base difficulty (none with AllowFree), and the window for it.
+func (a *admission) allowedPriceLocked(now time.Time) price {
+	bits := a.cfg.Difficulty
+	if a.cfg.AllowFree {
+		bits = 0
+	}
+	a.noteLoadLocked(a.loadBits, now)
+	return price{bits: bits, window: a.cfg.solveWindow(bits)}
 }
 
 // victimLocked picks the silent handshake to close: among up to
@@ -178,6 +195,9 @@ func (a *admission) victimLocked() *slot {
 	}
 	var best *slot
 	consider := func(s *slot) {
+		if s.allowed {
+			return // never closed for a stranger
+		}
 		if best == nil || s.st.conns > best.st.conns || s.st.conns == best.st.conns && s.seq < best.seq {
 			best = s
 		}

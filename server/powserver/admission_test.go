@@ -190,9 +190,52 @@ func TestAdmissionLoadFollowsProofs(t *testing.T) {
 // admitNew admits conn into a new slot, as a session does into its own.
 func admitNew(a *admission, conn net.Conn, client netip.Addr, now time.Time) (*slot, price, *refusal) {
 	s := &slot{}
-	p, ref := a.admit(s, conn, client, now)
+	p, ref := a.admit(s, conn, client, false, now)
 	if ref != nil {
 		return nil, p, ref
 	}
 	return s, p, nil
+}
+
+// An allow-listed client pays the base price whatever the load and its own
+// rate (none with AllowFree), and its silent handshakes are never closed
+// to make room for a stranger.
+func TestAdmissionAllowList(t *testing.T) {
+	a := newTestAdmission(t, func(c *Config) {
+		c.Difficulty, c.MaxExtraBits, c.MaxConns, c.MaxConnsPerIP, c.CalmProofRate = 16, 6, 4, 4, 1
+	})
+	now := t0
+	for i := range 100 { // proofs far above the calm rate: load bits for everyone else
+		now = now.Add(time.Millisecond)
+		s, _, _ := admitNew(a, &fakeConn{}, netip.AddrFrom4([4]byte{10, 7, 0, byte(i)}), now)
+		require.True(t, a.answered(s))
+		s.redeemed = true
+		a.release(s, now)
+	}
+	_, stranger, _ := admitNew(a, &fakeConn{}, ip("10.8.0.1"), now)
+	assert.Greater(t, stranger.bits, 16, "a stranger pays the load")
+
+	friend := ip("192.0.2.1")
+	var kept []*slot
+	for range 3 {
+		s := &slot{}
+		p, ref := a.admit(s, &fakeConn{}, friend, true, now)
+		require.Nil(t, ref)
+		assert.Equal(t, 16, p.bits, "an allow-listed client pays the base")
+		assert.Equal(t, a.cfg.solveWindow(16), p.window)
+		kept = append(kept, s)
+	}
+	// The table is full: a stranger's silent handshake goes each time, the
+	// friends' stay.
+	_, _, ref := admitNew(a, &fakeConn{}, ip("10.8.0.2"), now)
+	require.Nil(t, ref)
+	_, _, ref = admitNew(a, &fakeConn{}, ip("10.8.0.3"), now)
+	require.Nil(t, ref, "the second stranger's handshake made room")
+	for _, s := range kept {
+		assert.Equal(t, notClosed, a.closedFor(s), "an allow-listed handshake is never evicted")
+	}
+
+	free := newTestAdmission(t, func(c *Config) { c.Difficulty, c.AllowFree = 16, true })
+	p, _ := free.admit(&slot{}, &fakeConn{}, friend, true, t0)
+	assert.Equal(t, 0, p.bits, "AllowFree: no work")
 }

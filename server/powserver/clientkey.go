@@ -4,33 +4,60 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 )
 
 // Who a client is. Every per-client limit (admission's caps and rates, the
 // spent store's share) and the stamp's resource use the same key, made
 // here and nowhere else.
 
-// clientKey is the address a per-client limit applies to: the IPv4 address,
-// or the /64 of an IPv6 address (one host usually owns a whole /64). A
-// remote address that is no IP address (a unix socket's) gives the zero
-// Addr: such clients share one key.
-func clientKey(a net.Addr) netip.Addr {
-	var ip netip.Addr
+// clientAddr is the client's IP address: the zero Addr for a remote
+// address that is no IP address (a unix socket's).
+func clientAddr(a net.Addr) netip.Addr {
 	switch a := a.(type) {
 	case *net.TCPAddr:
-		ip = a.AddrPort().Addr().Unmap()
+		return a.AddrPort().Addr().Unmap()
 	default:
 		ap, err := netip.ParseAddrPort(a.String())
 		if err != nil {
 			return netip.Addr{}
 		}
-		ip = ap.Addr().Unmap()
+		return ap.Addr().Unmap()
 	}
+}
+
+// keyOf is the address a per-client limit applies to, for a client at ip:
+// the IPv4 address, or the /64 of an IPv6 address (one host usually owns a
+// whole /64). A client with no IP address (a unix socket's) has the zero
+// Addr: such clients share one key.
+func keyOf(ip netip.Addr) netip.Addr {
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return p.Addr()
 	}
 	return ip
+}
+
+// allowList is the networks whose clients pay the base price only
+// (Config.AllowNetworks); SetAllowNetworks replaces it whole.
+type allowList struct {
+	nets atomic.Pointer[[]netip.Prefix]
+}
+
+func (l *allowList) set(nets []netip.Prefix) { l.nets.Store(&nets) }
+
+// contains reports whether ip is in one of the networks.
+func (l *allowList) contains(ip netip.Addr) bool {
+	nets := l.nets.Load()
+	if nets == nil || !ip.IsValid() {
+		return false
+	}
+	for _, p := range *nets {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // clientKeyString is a client key as the stamp's resource carries it:

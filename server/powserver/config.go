@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -66,6 +67,16 @@ type Config struct {
 	// ReplayCacheSize caps the challenges remembered as redeemed (by the
 	// in-memory store, when Spent is nil).
 	ReplayCacheSize int
+	// AllowNetworks are client networks that pay the base difficulty only
+	// (no load or client bits; with AllowFree, no work at all), whose
+	// silent handshakes are never closed to make room for anyone else's,
+	// and which are counted apart (powtcp_allowlisted_connections_total).
+	// A client's address is the one the server sees: with a PROXY protocol
+	// listener, the one its trusted balancer's header names.
+	AllowNetworks []netip.Prefix
+	// AllowFree makes AllowNetworks' clients solve a difficulty-0
+	// challenge (the exchange stays the same: any counter checks out).
+	AllowFree bool
 	// Handler serves each connection whose proof checked out; when nil,
 	// the quote service: QuoteHandler(Quotes), counted in
 	// powtcp_quotes_served_total.
@@ -242,6 +253,11 @@ func (c Config) Validate() error {
 		bad("MaxConnsPerIP", c.MaxConnsPerIP, "at least 1")
 	} else if c.MaxConns >= 1 && c.MaxConnsPerIP > c.MaxConns {
 		bad("MaxConnsPerIP", c.MaxConnsPerIP, "at most the connection cap %d", c.MaxConns)
+	}
+	for _, p := range c.AllowNetworks {
+		if !p.IsValid() {
+			bad("AllowNetworks", p, "valid CIDR prefixes")
+		}
 	}
 	if c.Spent == nil && c.ReplayCacheSize < 1 {
 		bad("ReplayCacheSize", c.ReplayCacheSize, "at least 1")

@@ -18,6 +18,7 @@ type metrics struct {
 	quotesServed      prometheus.Counter
 	acceptErrors      prometheus.Counter
 	panics            prometheus.Counter
+	allowlisted       prometheus.Counter
 
 	// Children bound once for every outcome and refusal the server names,
 	// so that a session looks no label up; read-only after newMetrics.
@@ -93,6 +94,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Sessions that panicked; each one's connection was closed and the server went on.",
 		}),
 	}
+	m.allowlisted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "powtcp_allowlisted_connections_total",
+		Help: "Connections admitted from the allow-listed networks (-allow-networks): the base difficulty only, never evicted for a stranger.",
+	})
+	reg.MustRegister(m.allowlisted)
 	m.outcomes = map[string]prometheus.Counter{}
 	for _, o := range append([]string{outcomeServed, outcomeGone, outcomeEvicted, outcomeShutdown}, codeNames()...) {
 		m.outcomes[o] = m.sessions.WithLabelValues(o)

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -46,6 +47,7 @@ type Server struct {
 
 	inboxes     inboxes
 	lines       lineBufs
+	allow       allowList
 	shutdown    atomic.Bool
 	panicLogged atomic.Bool    // the first session panic was logged with its stack
 	wg          sync.WaitGroup // Serve loops and sessions
@@ -109,6 +111,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 			Help: "Redeemed challenges remembered until they expire.",
 		}, func() float64 { return float64(mem.Len()) }))
 	}
+	s.allow.set(cfg.AllowNetworks)
 	s.metrics.difficulty.Set(float64(cfg.Difficulty))
 	return s, nil
 }
@@ -118,6 +121,18 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 // from now on use key, and those of every key in verify still check out.
 // On an error the keys are unchanged.
 func (s *Server) SetKeys(key []byte, verify [][]byte) error { return s.minter.SetKeys(key, verify) }
+
+// SetAllowNetworks replaces Config.AllowNetworks while the server runs (a
+// reload); connections admitted from now on are judged by nets.
+func (s *Server) SetAllowNetworks(nets []netip.Prefix) error {
+	for _, p := range nets {
+		if !p.IsValid() {
+			return fmt.Errorf("powserver: allow network %v is not a valid prefix", p)
+		}
+	}
+	s.allow.set(nets)
+	return nil
+}
 
 // SetQuotes makes c the collection the quote service hands out from now
 // on. It fails when the server's Handler is not the default quote service.

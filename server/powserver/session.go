@@ -88,7 +88,8 @@ func (ss *session) begin() {
 	defer ss.contain()
 	srv := ss.srv
 	ss.start = srv.cfg.Now()
-	pr, ref := srv.adm.admit(&ss.slot, ss.conn, clientKey(ss.conn.RemoteAddr()), ss.start)
+	addr := clientAddr(ss.conn.RemoteAddr())
+	pr, ref := srv.adm.admit(&ss.slot, ss.conn, keyOf(addr), srv.allow.contains(addr), ss.start)
 	if ref != nil {
 		// Counted, not logged, and the line made once: a refusal is the
 		// cheapest thing a flood can make the server do, and must stay so.
