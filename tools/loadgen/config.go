@@ -75,6 +75,7 @@ type config struct {
 	BaselineRounds  int
 	BaselineRate    float64       // sessions per second; 0: as fast as the clients go
 	BaselineBits    int           // difficulty of powtcp and the seeds in -baseline mode
+	BaselineBin     string        // command baseline (tools/baseline); "": found next to this executable
 	Seed            string        // the seed project's server binary, a further baseline target; "": none
 	BaselineTimeout time.Duration // limit of each baseline measurement
 
@@ -147,6 +148,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.BaselineRounds, "baseline-rounds", 3, "rounds in -baseline mode; the report gives medians")
 	fs.Float64Var(&c.BaselineRate, "baseline-rate", 0, "pace -baseline sessions to this many per second (0: as fast as possible), to see the cost per session of a quiet server")
 	fs.IntVar(&c.BaselineBits, "baseline-bits", 0, "difficulty of powtcp (extra bits off) and of the seed servers in -baseline mode: a multiple of 8, as the seed counts whole zero bytes")
+	fs.StringVar(&c.BaselineBin, "baseline-bin", "", "the bare servers' command, tools/baseline, for -baseline (default: baseline next to this executable)")
 	fs.StringVar(&c.Seed, "seed", "", "the seed project's server binary (theoptz/pow-tcp cmd/server, built outside this repository): -baseline measures it too, at -baseline-bits")
 	fs.DurationVar(&c.BaselineTimeout, "baseline-timeout", time.Minute, "limit of each baseline measurement")
 	fs.BoolVar(&c.Summarize, "summarize", false, "print medians, minima and maxima over the -json reports named as arguments, per kind of run")
@@ -249,6 +251,9 @@ func (c config) validate() error {
 	}
 	if c.Seed != "" && !c.Baseline {
 		bad("-seed needs -baseline")
+	}
+	if c.BaselineBin != "" && !c.Baseline {
+		bad("-baseline-bin needs -baseline")
 	}
 	if c.BaselineRate < 0 {
 		bad("-baseline-rate %v: want 0 or more", c.BaselineRate)

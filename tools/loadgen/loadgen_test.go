@@ -8,6 +8,7 @@ import (
 	"flag"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,15 +22,10 @@ import (
 	"github.com/powtcp/powtcp/server/powserver"
 )
 
-// TestMain lets the test binary be the baseline server when re-executed,
-// as the load generator's own binary is. The tests mostly wait on the
-// network and timers, so more of them run in parallel than there are CPUs,
+// TestMain: the tests mostly wait on the network and timers, so more of them run in parallel than there are CPUs,
 // unless -test.parallel says otherwise. A goroutine that outlives the tests
 // fails them (goleak).
 func TestMain(m *testing.M) {
-	if role := os.Getenv(baselineEnv); role != "" {
-		os.Exit(baselineMain(role))
-	}
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
@@ -209,18 +205,17 @@ func wantReplies(attacker, kind string) []string {
 	return nil
 }
 
-// TestBaselineServers runs the baseline client loop against both bare
-// servers, started as child processes the way -baseline starts them, and
-// against the server at difficulty 0.
+// TestBaselineServers runs the baseline client loop against the bare
+// servers of command baseline, started as child processes the way
+// -baseline starts them, and against the server at difficulty 0.
 func TestBaselineServers(t *testing.T) {
 	t.Parallel()
-	exe, err := os.Executable()
-	require.NoError(t, err)
+	exe := baselineForTest(t)
 	cfg := config{BaselineN: 200, BaselineC: 4, BaselineTimeout: 30 * time.Second, BaselineBits: 8}
 	ips := newAddrAlloc(firstHonest).take(20)
 	for _, kind := range []string{bareOneLine, bareExchange, bareSeed} {
 		f := filepath.Join(t.TempDir(), "addr")
-		c, err := startChild(t.Context(), zap.NewNop(), kind, []string{exe, f, "8"}, []string{baselineEnv + "=" + kind}, f, "", nil)
+		c, err := startChild(t.Context(), zap.NewNop(), kind, baselineArgv(exe, kind, 8, f), nil, f, "", nil)
 		require.NoError(t, err)
 		round, err := measureBaseline(t.Context(), cfg, kind, c.Addr, c.PID, ips)
 		assert.NoError(t, err, kind)
@@ -240,6 +235,22 @@ func TestBaselineServers(t *testing.T) {
 	assert.Equal(t, cfg.BaselineN, round.Sessions)
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+// baselineForTest is command baseline: from the runfiles under Bazel
+// (x_defs set baselineRlocation), else built by go build into a temporary
+// directory.
+func baselineForTest(t *testing.T) string {
+	t.Helper()
+	if baselineRlocation != "" {
+		p, err := baselineBin("")
+		require.NoError(t, err)
+		return p
+	}
+	p := filepath.Join(t.TempDir(), "baseline")
+	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", p, "github.com/powtcp/powtcp/tools/baseline").CombinedOutput()
+	require.NoError(t, err, "go build ./tools/baseline: %s", out)
+	return p
 }
 
 // fixedDifficulty is the default configuration at bits, with no adaptive bits.
@@ -306,6 +317,8 @@ func TestParseConfig(t *testing.T) {
 		{give: []string{"-addr", "127.0.0.1:1", "-baseline"}, wantErr: "-baseline needs -spawn"},
 		{give: []string{"-addr", "127.0.0.1:1", "-metrics", "http://example.com/metrics"}, wantErr: "-metrics"},
 		{give: []string{"-summarize"}, wantErr: "name the -json reports"},
+		{give: []string{"-spawn", "./server", "-baseline", "-baseline-bin", "./baseline"}},
+		{give: []string{"-spawn", "./server", "-baseline-bin", "./baseline"}, wantErr: "-baseline-bin needs -baseline"},
 		{give: []string{"-addr", "127.0.0.1:1", "-alg", "equix"}},
 		{give: []string{"-addr", "127.0.0.1:1", "-alg", "md5"}, wantErr: `-alg: unknown algorithm "md5"`},
 	}
@@ -321,6 +334,21 @@ func TestParseConfig(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.wantErr)
 		})
 	}
+}
+
+// TestBaselineBin checks that a missing baseline command is an error that
+// says how to provide it, and that -baseline-bin names it.
+func TestBaselineBin(t *testing.T) {
+	if baselineRlocation != "" {
+		t.Skip("under Bazel the command comes from the runfiles")
+	}
+	_, err := baselineBin(filepath.Join(t.TempDir(), "baseline"))
+	assert.ErrorContains(t, err, "-baseline-bin")
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	p, err := baselineBin(exe)
+	require.NoError(t, err)
+	assert.Equal(t, exe, p)
 }
 
 func TestPercentiles(t *testing.T) {
