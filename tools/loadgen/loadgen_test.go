@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/powserver"
 )
 
@@ -349,6 +351,26 @@ func TestBaselineBin(t *testing.T) {
 	p, err := baselineBin(exe)
 	require.NoError(t, err)
 	assert.Equal(t, exe, p)
+}
+
+// TestClassifyLine checks the reply names the attackers count by.
+func TestClassifyLine(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		err  error
+		want string
+	}{
+		{"QUOTE Well said. — Someone", nil, "quote"},
+		{"ERROR busy server full", nil, "busy"},
+		{"POWTCP/1 CHALLENGE 1:0:261125233616:127.1.0.1@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5: 2000", nil, "challenge"},
+		{"HELLO", nil, "other"},
+		{"", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, "timeout"},
+		{"", io.EOF, "closed"},
+		{"", protocol.ErrLineTooLong, "bad-line"},
+		{"", errors.New("something else"), "io"},
+	} {
+		assert.Equal(t, tt.want, classifyLine(tt.line, tt.err), "%q, %v", tt.line, tt.err)
+	}
 }
 
 func TestPercentiles(t *testing.T) {
