@@ -22,6 +22,7 @@ import (
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
 // Baseline targets.
@@ -39,45 +40,6 @@ const (
 	// powtcp is the server under test at difficulty 0.
 	targetPowtcp = "powtcp"
 )
-
-// BaselineRound is one measurement of one target.
-type BaselineRound struct {
-	Sessions       int     `json:"sessions"`
-	Failed         int     `json:"failed"`
-	ServerCPU      float64 `json:"server_cpu_s"`
-	CPUPerSession  float64 `json:"cpu_per_session_us"`
-	SessionsPerSec float64 `json:"sessions_per_sec"`
-	LoadgenCPU     float64 `json:"loadgen_cpu_s"`
-}
-
-// BaselineTarget is one target over all rounds.
-type BaselineTarget struct {
-	Name   string          `json:"name"`
-	PID    int             `json:"pid"`
-	Rounds []BaselineRound `json:"rounds"`
-	// Medians over rounds, and the spread (max-min)/median of CPU per session.
-	CPUPerSession  float64 `json:"cpu_per_session_us"`
-	Spread         float64 `json:"spread"`
-	SessionsPerSec float64 `json:"sessions_per_sec"`
-}
-
-// BaselineReport compares the server at difficulty 0 with the bare servers.
-type BaselineReport struct {
-	Sessions    int              `json:"sessions_per_round"`
-	Concurrency int              `json:"concurrency"`
-	Rate        float64          `json:"rate,omitempty"` // paced sessions per second
-	Targets     []BaselineTarget `json:"targets"`
-	// Ratios of CPU per session, per round (server/oneline), and their median and spread.
-	Ratios         []float64 `json:"ratios_vs_oneline"`
-	Ratio          float64   `json:"ratio_vs_oneline"`
-	RatioSpread    float64   `json:"ratio_spread"`
-	RatioExchange  float64   `json:"ratio_vs_exchange"`
-	RatioSeed      float64   `json:"ratio_vs_seed"`
-	RatioRealSeed  float64   `json:"ratio_vs_seed_real,omitempty"` // against the seed's own server (-seed)
-	Bits           int       `json:"bits"`                         // difficulty of powtcp and the seeds
-	ExpectedSolveS float64   `json:"expected_solve_s_at_default"`  // 2^(the alg's default bits) / hash rate
-	Asymmetry      float64   `json:"asymmetry_d0_cost"`            // ExpectedSolveS / server CPU per session at difficulty 0
-}
 
 // baselineRlocation is the runfiles path of command baseline under Bazel
 // (x_defs), empty under go build.
@@ -117,7 +79,7 @@ func baselineArgv(bin, kind string, bits int, addrFile string) []string {
 
 // runBaseline measures CPU per session of the bare servers and of the
 // server at difficulty 0 with the same client loop, in interleaved rounds.
-func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate float64) (*BaselineReport, error) {
+func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate float64) (*report.BaselineReport, error) {
 	exe, err := baselineBin(cfg.BaselineBin)
 	if err != nil {
 		return nil, err
@@ -159,7 +121,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	}
 	children[targetPowtcp] = srv
 
-	rep := &BaselineReport{Sessions: cfg.BaselineN, Concurrency: cfg.BaselineC, Rate: cfg.BaselineRate, Bits: cfg.BaselineBits}
+	rep := &report.BaselineReport{Sessions: cfg.BaselineN, Concurrency: cfg.BaselineC, Rate: cfg.BaselineRate, Bits: cfg.BaselineBits}
 	ips := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
 	// Warm every target up unmeasured: first connections grow heaps and
 	// stacks and fault pages in, which is not the cost of a session.
@@ -170,7 +132,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 			return nil, fmt.Errorf("%s warm-up: %w", k, err)
 		}
 	}
-	rounds := map[string][]BaselineRound{}
+	rounds := map[string][]report.BaselineRound{}
 	for r := range cfg.BaselineRounds {
 		for _, k := range names {
 			c := children[k]
@@ -184,28 +146,28 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 			rounds[k] = append(rounds[k], round)
 		}
 		one, pow := rounds[bareOneLine][r], rounds[targetPowtcp][r]
-		rep.Ratios = append(rep.Ratios, ratio(pow.CPUPerSession, one.CPUPerSession))
+		rep.Ratios = append(rep.Ratios, report.Ratio(pow.CPUPerSession, one.CPUPerSession))
 	}
 	for _, k := range names {
-		t := BaselineTarget{Name: k, PID: children[k].PID, Rounds: rounds[k]}
+		t := report.BaselineTarget{Name: k, PID: children[k].PID, Rounds: rounds[k]}
 		var cpu, rate []float64
 		for _, r := range rounds[k] {
 			cpu = append(cpu, r.CPUPerSession)
 			rate = append(rate, r.SessionsPerSec)
 		}
-		t.CPUPerSession, t.Spread = median(cpu)
-		t.SessionsPerSec, _ = median(rate)
+		t.CPUPerSession, t.Spread = report.Median(cpu)
+		t.SessionsPerSec, _ = report.Median(rate)
 		rep.Targets = append(rep.Targets, t)
 	}
-	rep.Ratio, rep.RatioSpread = median(rep.Ratios)
-	rep.RatioExchange = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[1].CPUPerSession)
-	rep.RatioSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[2].CPUPerSession)
+	rep.Ratio, rep.RatioSpread = report.Median(rep.Ratios)
+	rep.RatioExchange = report.Ratio(rep.Targets[pow].CPUPerSession, rep.Targets[1].CPUPerSession)
+	rep.RatioSeed = report.Ratio(rep.Targets[pow].CPUPerSession, rep.Targets[2].CPUPerSession)
 	if cfg.Seed != "" {
-		rep.RatioRealSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[3].CPUPerSession)
+		rep.RatioRealSeed = report.Ratio(rep.Targets[pow].CPUPerSession, rep.Targets[3].CPUPerSession)
 	}
 	if hashRate > 0 {
 		rep.ExpectedSolveS = hashcash.ExpectedAttempts(cfg.alg().DefaultBits()) / hashRate
-		rep.Asymmetry = ratio(rep.ExpectedSolveS, rep.Targets[pow].CPUPerSession/1e6)
+		rep.Asymmetry = report.Ratio(rep.ExpectedSolveS, rep.Targets[pow].CPUPerSession/1e6)
 	}
 	if err := srv.stop(10 * time.Second); err != nil {
 		return rep, fmt.Errorf("server: %w", err)
@@ -215,12 +177,12 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 
 // measureBaseline runs cfg.BaselineN sessions against addr with
 // cfg.BaselineC clients and reads the CPU time of process pid before and after.
-func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int, ips []netip.Addr) (BaselineRound, error) {
+func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int, ips []netip.Addr) (report.BaselineRound, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.BaselineTimeout)
 	defer cancel()
 	before, err := readProc(pid)
 	if err != nil {
-		return BaselineRound{}, err
+		return report.BaselineRound{}, err
 	}
 	self0, _ := readProc(os.Getpid())
 	start := time.Now()
@@ -251,18 +213,18 @@ func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int
 	elapsed := time.Since(start)
 	after, err := readProc(pid)
 	if err != nil {
-		return BaselineRound{}, err
+		return report.BaselineRound{}, err
 	}
 	self1, _ := readProc(os.Getpid())
 	if ctx.Err() != nil {
-		return BaselineRound{}, fmt.Errorf("did not finish %d sessions within %v", cfg.BaselineN, cfg.BaselineTimeout)
+		return report.BaselineRound{}, fmt.Errorf("did not finish %d sessions within %v", cfg.BaselineN, cfg.BaselineTimeout)
 	}
 	n := cfg.BaselineN - int(failed.Load())
 	if failed.Load() > int64(cfg.BaselineN/100) {
-		return BaselineRound{}, fmt.Errorf("%d of %d sessions failed, first: %v", failed.Load(), cfg.BaselineN, firstErr.Load())
+		return report.BaselineRound{}, fmt.Errorf("%d of %d sessions failed, first: %v", failed.Load(), cfg.BaselineN, firstErr.Load())
 	}
 	cpu := after.CPU - before.CPU
-	return BaselineRound{
+	return report.BaselineRound{
 		Sessions: n, Failed: int(failed.Load()), ServerCPU: cpu.Seconds(),
 		CPUPerSession:  float64(cpu.Microseconds()) / float64(n),
 		SessionsPerSec: float64(n) / elapsed.Seconds(),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
 // Scenario names, as given to -scenario.
@@ -82,7 +83,7 @@ type config struct {
 	Summarize bool     // print medians over the -json reports in Files instead
 	Files     []string // reports to summarize
 
-	Goals   *Goals        // the targets the report is judged by; nil: not judged
+	Goals   *report.Goals // the targets the report is judged by; nil: not judged
 	JSON    string        // write the report here too
 	Timeout time.Duration // limit of the whole run
 	NoFile  uint64        // raise RLIMIT_NOFILE to this; 0 leaves it
@@ -153,7 +154,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.BaselineTimeout, "baseline-timeout", time.Minute, "limit of each baseline measurement")
 	fs.BoolVar(&c.Summarize, "summarize", false, "print medians, minima and maxima over the -json reports named as arguments, per kind of run")
 	fs.StringVar(&c.JSON, "json", "", "also write the report as JSON to this file")
-	targets := fs.String("targets", "", "JSON file of the pass/fail targets (default: "+goalsFile+" in this directory or a parent)")
+	targets := fs.String("targets", "", "JSON file of the pass/fail targets (default: "+report.GoalsFile+" in this directory or a parent)")
 	fs.DurationVar(&c.Timeout, "timeout", 20*time.Minute, "limit of the whole run")
 	fs.Uint64Var(&c.NoFile, "nofile", 1<<20, "raise RLIMIT_NOFILE (soft and hard) to this; 0 leaves it")
 	fs.BoolVar(&c.Verbose, "v", false, "debug logging")
@@ -179,7 +180,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if c.Unloaded == 0 {
 		c.Unloaded = c.Duration
 	}
-	g, err := loadGoals(*targets)
+	g, err := report.LoadGoals(*targets)
 	if err != nil {
 		return c, err
 	}

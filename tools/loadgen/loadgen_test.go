@@ -22,10 +22,12 @@ import (
 
 	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/powserver"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
-// TestMain: the tests mostly wait on the network and timers, so more of them run in parallel than there are CPUs,
-// unless -test.parallel says otherwise. A goroutine that outlives the tests
+// TestMain: the tests mostly wait on the network and timers, so more of
+// them run in parallel than there are CPUs, unless -test.parallel says
+// otherwise. A goroutine that outlives the tests
 // fails them (goleak).
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -142,7 +144,7 @@ func TestRunMixed(t *testing.T) {
 	require.NoError(t, run(t.Context(), config{Summarize: true, Files: []string{cfg.JSON, cfg.JSON}}, zap.NewNop(), &out))
 	assert.Contains(t, out.String(), "(2 runs)")
 	assert.Contains(t, out.String(), "wrong answers accepted")
-	var rep Report
+	var rep report.Report
 	require.NoError(t, json.Unmarshal(b, &rep))
 	checkReport(t, &rep, map[string][]string{
 		scSlowloris: {"held"}, scGarbage: kindNames(garbageKinds), scWrongWork: kindNames(wrongKinds), scStorm: {"read-close"},
@@ -158,7 +160,7 @@ func kindNames(kinds []kindSpec) []string {
 	return out
 }
 
-func checkReport(t *testing.T, rep *Report, kinds map[string][]string) {
+func checkReport(t *testing.T, rep *report.Report, kinds map[string][]string) {
 	t.Helper()
 	require.NotNil(t, rep.Unloaded)
 	require.NotNil(t, rep.Attack)
@@ -373,19 +375,6 @@ func TestClassifyLine(t *testing.T) {
 	}
 }
 
-func TestPercentiles(t *testing.T) {
-	var ds []time.Duration
-	for i := 1; i <= 100; i++ {
-		ds = append(ds, time.Duration(i)*time.Millisecond)
-	}
-	p := percentiles(ds)
-	assert.Equal(t, Percentiles{N: 100, Mean: 50.5, P50: 50, P90: 90, P99: 99, Max: 100}, p)
-	assert.Equal(t, Percentiles{}, percentiles(nil))
-	med, spread := median([]float64{3, 1, 2, 4})
-	assert.Equal(t, 2.5, med)
-	assert.Equal(t, 1.2, spread)
-}
-
 func TestParseMetrics(t *testing.T) {
 	m, err := parseMetrics(strings.NewReader("# HELP x\ngo_goroutines 12\npowtcp_sessions_total{outcome=\"served\"} 3\nbad\n"))
 	require.NoError(t, err)
@@ -395,41 +384,4 @@ func TestParseMetrics(t *testing.T) {
 func TestClassifyHonest(t *testing.T) {
 	assert.Equal(t, "closed", classifyHonest(errors.Join(errors.New("read reply"), os.ErrClosed, net.ErrClosed)))
 	assert.Equal(t, "timeout", classifyHonest(context.DeadlineExceeded))
-}
-
-// The targets come from a file: found from the working directory up, or
-// named; a malformed or incomplete one is refused; none found means the
-// report is not judged.
-func TestLoadGoals(t *testing.T) {
-	root := t.TempDir()
-	sub := filepath.Join(root, "a", "b")
-	require.NoError(t, os.MkdirAll(sub, 0o755))
-	good := `{"_comment": "x", "honest_served_min": 0.9, "honest_p99_ratio_max": 3, "wrong_accepted_max": 0,
-		"rss_per_socket_kb_max": 5, "cpu_vs_exchange_max": 1.5, "asymmetry_min": 500}`
-	require.NoError(t, os.WriteFile(filepath.Join(root, goalsFile), []byte(good), 0o644))
-	t.Chdir(sub)
-	g, err := loadGoals("")
-	require.NoError(t, err)
-	assert.Equal(t, &Goals{Comment: "x", HonestServedMin: 0.9, HonestP99RatioMax: 3, RSSPerSocketKBMax: 5, CPUVsExchangeMax: 1.5, AsymmetryMin: 500}, g)
-
-	for name, text := range map[string]string{
-		"unknown field": `{"honest_served_min": 0.9, "typo": 1}`,
-		"missing":       `{"honest_served_min": 0.9}`,
-		"not json":      `honest_served_min: 0.9`,
-	} {
-		p := filepath.Join(root, "bad.json")
-		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
-		_, err := loadGoals(p)
-		assert.Error(t, err, name)
-	}
-
-	t.Chdir(t.TempDir())
-	g, err = loadGoals("")
-	require.NoError(t, err)
-	assert.Nil(t, g, "no targets file: figures only")
-	rep := &Report{Server: &ServerInfo{}}
-	rep.finish(config{})
-	for _, tg := range rep.Targets {
-		assert.Nil(t, tg.Pass, "%s judged without targets", tg.Name)
-	}
 }
