@@ -157,6 +157,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"log-format", "LOG_FORMAT", nil},
 		{"log-level", "LOG_LEVEL", nil},
 	}
+	// Every flag has its variable: a flag left out of settings is a bug the
+	// tests meet at once.
+	declared := 0
+	fs.VisitAll(func(*flag.Flag) { declared++ })
+	if declared != len(settings) {
+		panic(fmt.Sprintf("server: %d flags declared, %d with an environment variable", declared, len(settings)))
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: server [flags]\n\nServes quotes to clients that solve a hashcash proof of work, or, with\n-upstream, relays their connections to a TCP service behind it (the gate).\nEach flag's environment variable sets its default.\n\n")
 		for _, st := range settings {

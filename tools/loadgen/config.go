@@ -17,7 +17,7 @@ import (
 // Scenario names, as given to -scenario.
 const (
 	scHonest    = "honest"
-	scSlowloris = "slowloris"
+	scSlowloris = report.Slowloris // the report shows its held sockets
 	scGarbage   = "garbage"
 	scWrongWork = "wrongwork"
 	scStorm     = "storm"
