@@ -56,6 +56,25 @@ func (a Alg) String() string {
 	return "Alg(" + strconv.Itoa(int(a)) + ")"
 }
 
+// MarshalText is String as bytes, for encoding.TextMarshaler (flag.TextVar,
+// encoding/json); an unknown Alg is an error.
+func (a Alg) MarshalText() ([]byte, error) {
+	if !a.valid() {
+		return nil, fmt.Errorf("%v: %w", a, ErrAlg)
+	}
+	return []byte(algNames[a]), nil
+}
+
+// UnmarshalText is ParseAlg, for encoding.TextUnmarshaler.
+func (a *Alg) UnmarshalText(b []byte) error {
+	v, err := ParseAlg(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
 // Ext returns the ext field of stamps computed with a: "sha256" for
 // SHA256, "" for SHA1 and "equix" for Equix. For an unknown Alg it
 // returns a string that no valid stamp carries.

@@ -3,6 +3,7 @@ package hashcash
 import (
 	"crypto/sha1"
 	"crypto/sha256"
+	"flag"
 	"math/rand/v2"
 	"testing"
 
@@ -41,6 +42,29 @@ func TestParseAlg(t *testing.T) {
 			assert.Equal(t, got, back)
 		})
 	}
+}
+
+// Alg is text for flag.TextVar and encoding/json: the names ParseAlg takes.
+func TestAlgText(t *testing.T) {
+	for _, a := range []Alg{SHA256, SHA1, Equix} {
+		b, err := a.MarshalText()
+		require.NoError(t, err)
+		assert.Equal(t, a.String(), string(b))
+		var back Alg
+		require.NoError(t, back.UnmarshalText(b))
+		assert.Equal(t, a, back)
+	}
+	_, err := Alg(0).MarshalText()
+	assert.ErrorIs(t, err, ErrAlg)
+	a := Equix
+	assert.ErrorIs(t, a.UnmarshalText([]byte("md5")), ErrAlg)
+	assert.Equal(t, Equix, a, "unchanged on error")
+
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.TextVar(&a, "alg", SHA256, "")
+	assert.Equal(t, SHA256, a, "the default")
+	require.NoError(t, fs.Parse([]string{"-alg", "sha1"}))
+	assert.Equal(t, SHA1, a)
 }
 
 func TestAlgInvalid(t *testing.T) {

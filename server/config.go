@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/powflag"
 	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
@@ -50,12 +51,12 @@ type config struct {
 	fdBudget int
 }
 
-// setting is one flag and the environment variable that sets its default.
-// Flags win over the environment, which wins over the built-in default.
+// setting is a flag's environment variable, which sets the flag unless the
+// command line does, and, for a flag that sets a powserver.Config field, a
+// pointer to that field: Config.Validate's errors about it name the flag.
 type setting struct {
-	flag, env, usage string
-	value            flag.Value
-	field            string // the powserver.Config field it sets, if any
+	flag, env string
+	field     any // points into config.Server; nil for none
 }
 
 // parseConfig reads args and the environment (through getenv) into a
@@ -72,61 +73,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		Server:          powserver.DefaultConfig(),
 		Gate:            gate.DefaultConfig(""),
 	}
-	var key hexKey
-	alg := algValue{&c.Server.Alg}
-	settings := []setting{
-		{"addr", "POWTCP_ADDR", "protocol listen address (HOST and PORT, as in the seed, also work)", (*stringValue)(&c.Addr), ""},
-		{"addr-file", "POWTCP_ADDR_FILE", "write the bound listen address to this file once listening (for tests and scripts)", (*stringValue)(&c.AddrFile), ""},
-		{"admin-addr", "POWTCP_ADMIN_ADDR", "admin HTTP listen address for /metrics, /healthz, /readyz (off when empty)", (*stringValue)(&c.AdminAddr), ""},
-		{"pprof", "PPROF_ENABLED", "serve /debug/pprof/ on the admin address", (*boolValue)(&c.Pprof), ""},
-		{"name", "POWTCP_NAME", "service name in the stamps' resource field; replicas share it", (*stringValue)(&c.Server.Name), "Name"},
-		{"difficulty", "POW_DIFFICULTY", fmt.Sprintf("base difficulty in leading zero bits, 0..%d (default %d); with -alg equix 0..%d (default %d)",
-			powserver.MaxDifficulty, hashcash.SHA256.DefaultBits(), powserver.MaxEquixDifficulty, hashcash.Equix.DefaultBits()), (*intValue)(&c.Server.Difficulty), "Difficulty"},
-		{"max-extra-bits", "POW_MAX_EXTRA_BITS", "most bits adaptive difficulty adds under load (0 or -1: off)", (*intValue)(&c.Server.MaxExtraBits), "MaxExtraBits"},
-		{"calm-proof-rate", "POW_CALM_PROOF_RATE", "redeemed proofs per second, server-wide, above which each doubling adds a bit for every client", (*floatValue)(&c.Server.CalmProofRate), "CalmProofRate"},
-		{"alg", "POW_ALG", "proof of work: sha256; sha1 for the reference hashcash tool; equix for Equi-X, which GPUs hardly speed up", alg, "Alg"},
-		{"key-file", "POW_KEY_FILE", "file of challenge MAC keys, hex, one a line: the first mints, all verify (rotation); replicas share it", (*stringValue)(&c.KeyFile), ""},
-		{"key", "POW_KEY", "challenge MAC key in hex (prefer -key-file); random per start when unset", &key, "Key"},
-		{"challenge-ttl", "POW_CHALLENGE_TTL", "how long a challenge stays redeemable", (*durationValue)(&c.Server.ChallengeTTL), "ChallengeTTL"},
-		{"client-hash-rate", "POW_CLIENT_HASH_RATE", fmt.Sprintf("hashes/s (with -alg equix: Equi-X solutions/s, default %g) of the slowest client the solve window is sized for",
-			powserver.DefaultConfigFor(hashcash.Equix).ClientHashRate), (*floatValue)(&c.Server.ClientHashRate), "ClientHashRate"},
-		{"min-solve-window", "POW_MIN_SOLVE_WINDOW", "least time a calm server gives a client to answer", (*durationValue)(&c.Server.MinSolveWindow), "MinSolveWindow"},
-		{"answer-window", "POW_ANSWER_WINDOW", "how long a connection is held for its answer under load; slower clients solve off the connection and reconnect", (*durationValue)(&c.Server.AnswerWindow), "AnswerWindow"},
-		{"write-timeout", "POWTCP_WRITE_TIMEOUT", "deadline of each write to a client", (*durationValue)(&c.Server.WriteTimeout), "WriteTimeout"},
-		{"max-conns", "POWTCP_MAX_CONNS", "connections in flight (fitted under RLIMIT_NOFILE less 64); when full a silent handshake is closed", (*intValue)(&c.Server.MaxConns), "MaxConns"},
-		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", "connections in flight per client address (IPv6: per /64)", (*intValue)(&c.Server.MaxConnsPerIP), "MaxConnsPerIP"},
-		{"replay-cache-size", "POWTCP_REPLAY_CACHE_SIZE", "redeemed challenges remembered until they expire", (*intValue)(&c.Server.ReplayCacheSize), "ReplayCacheSize"},
-		{"proxy-protocol", "POWTCP_PROXY_PROTOCOL", "take the client's address from a PROXY protocol (v1 or v2) header sent by a -trusted-proxies peer", (*boolValue)(&c.ProxyProtocol), ""},
-		{"trusted-proxies", "POWTCP_TRUSTED_PROXIES", "comma-separated CIDRs of the load balancers that send PROXY headers: required from them, refused from anyone else", (*prefixList)(&c.TrustedProxies), ""},
-		{"proxy-header-timeout", "POWTCP_PROXY_HEADER_TIMEOUT", "deadline of a PROXY protocol header", (*durationValue)(&c.ProxyTimeout), ""},
-		{"spent-store", "POWTCP_SPENT_STORE", "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)", (*stringValue)(&c.SpentStore), ""},
-		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", "deadline of each call to a shared spent store; past it the redemption is refused (busy)", (*durationValue)(&c.StoreTimeout), ""},
-		{"allow-networks", "POWTCP_ALLOW_NETWORKS", "comma-separated CIDRs whose clients pay the base difficulty only and are never evicted for a stranger (the PROXY header's address when -proxy-protocol)", (*prefixList)(&c.Server.AllowNetworks), "AllowNetworks"},
-		{"allow-networks-file", "POWTCP_ALLOW_NETWORKS_FILE", "file of further allow-listed CIDRs, one a line ('#' starts a comment); re-read on SIGHUP", (*stringValue)(&c.AllowFile), ""},
-		{"allow-free", "POWTCP_ALLOW_FREE", "allow-listed clients solve a difficulty-0 challenge (no work)", (*boolValue)(&c.Server.AllowFree), "AllowFree"},
-		{"upstream", "POWTCP_UPSTREAM", "be a gate: relay every connection whose proof checked out to this host:port (SSH, a database, ...) instead of serving quotes", (*stringValue)(&c.Gate.Upstream), ""},
-		{"upstream-name", "POWTCP_UPSTREAM_NAME", "what the PROCEED line tells clients the upstream is (one word)", (*stringValue)(&c.Gate.Name), ""},
-		{"upstream-dial-timeout", "POWTCP_UPSTREAM_DIAL_TIMEOUT", "deadline of the upstream's dial; past it the client is told ERROR upstream", (*durationValue)(&c.Gate.DialTimeout), ""},
-		{"upstream-proxy-protocol", "POWTCP_UPSTREAM_PROXY_PROTOCOL", "send the upstream a PROXY protocol v2 header with the client's address", (*boolValue)(&c.Gate.ProxyProtocol), ""},
-		{"tunnel-idle-timeout", "POWTCP_TUNNEL_IDLE_TIMEOUT", "end a tunnel in which no byte moved either way for this long", (*durationValue)(&c.Gate.IdleTimeout), ""},
-		{"tunnel-max-lifetime", "POWTCP_TUNNEL_MAX_LIFETIME", "end a tunnel this long after it opened", (*durationValue)(&c.Gate.MaxLifetime), ""},
-		{"max-tunnels", "POWTCP_MAX_TUNNELS", "tunnels open at once (two descriptors each, kept out of -max-conns' budget)", (*intValue)(&c.Gate.MaxTunnels), ""},
-		{"max-tunnels-per-ip", "POWTCP_MAX_TUNNELS_PER_IP", "tunnels open at once per client address (IPv6: per /64)", (*intValue)(&c.Gate.MaxTunnelsPerIP), ""},
-		{"quotes", "QUOTES_FILE", "quotes file, one 'text|author' per line (the embedded collection when empty)", (*stringValue)(&c.QuotesFile), ""},
-		{"shutdown-timeout", "POWTCP_SHUTDOWN_TIMEOUT", "how long shutdown waits for sessions whose answer arrived", (*durationValue)(&c.ShutdownTimeout), ""},
-		{"log-format", "LOG_FORMAT", "json or console (default: console on a terminal, json otherwise)", (*stringValue)(&c.LogFormat), ""},
-		{"log-level", "LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel), ""},
-	}
-
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: server [flags]\n\nServes quotes to clients that solve a hashcash proof of work, or, with\n-upstream, relays their connections to a TCP service behind it (the gate).\nEach flag's environment variable sets its default.\n\n")
-		for _, s := range settings {
-			fmt.Fprintf(stderr, "  -%s (%s, default %q)\n    \t%s\n", s.flag, s.env, s.value.String(), s.usage)
-		}
-	}
-	var errs []error
 	// The seed's HOST and PORT still work.
 	if host, port := getenv("HOST"), getenv("PORT"); host != "" || port != "" {
 		if port == "" {
@@ -134,13 +80,113 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		c.Addr = net.JoinHostPort(host, port)
 	}
-	for _, s := range settings {
-		if v := getenv(s.env); v != "" {
-			if err := s.value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", s.env, v, err))
+	var key hexKey
+	s := &c.Server
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "protocol listen address (HOST and PORT, as in the seed, also work)")
+	fs.StringVar(&c.AddrFile, "addr-file", "", "write the bound listen address to this file once listening (for tests and scripts)")
+	fs.StringVar(&c.AdminAddr, "admin-addr", "", "admin HTTP listen address for /metrics, /healthz, /readyz (off when empty)")
+	fs.BoolVar(&c.Pprof, "pprof", false, "serve /debug/pprof/ on the admin address")
+	fs.StringVar(&s.Name, "name", s.Name, "service name in the stamps' resource field; replicas share it")
+	difficulty := powflag.DeclareDifficulty(fs, &s.Difficulty, s.Difficulty, "base difficulty")
+	fs.IntVar(&s.MaxExtraBits, "max-extra-bits", s.MaxExtraBits, "most bits adaptive difficulty adds under load (0 or -1: off)")
+	fs.Float64Var(&s.CalmProofRate, "calm-proof-rate", s.CalmProofRate, "redeemed proofs per second, server-wide, above which each doubling adds a bit for every client")
+	fs.TextVar(&s.Alg, "alg", s.Alg, "proof of work: sha256; sha1 for the reference hashcash tool; equix for Equi-X, which GPUs hardly speed up")
+	fs.StringVar(&c.KeyFile, "key-file", "", "file of challenge MAC keys, hex, one a line: the first mints, all verify (rotation); replicas share it")
+	fs.Var(&key, "key", "challenge MAC key in hex (prefer -key-file); random per start when unset")
+	fs.DurationVar(&s.ChallengeTTL, "challenge-ttl", s.ChallengeTTL, "how long a challenge stays redeemable")
+	fs.Float64Var(&s.ClientHashRate, "client-hash-rate", s.ClientHashRate, fmt.Sprintf("hashes/s (with -alg equix: Equi-X solutions/s, default %g) of the slowest client the solve window is sized for",
+		powserver.DefaultConfigFor(hashcash.Equix).ClientHashRate))
+	fs.DurationVar(&s.MinSolveWindow, "min-solve-window", s.MinSolveWindow, "least time a calm server gives a client to answer")
+	fs.DurationVar(&s.AnswerWindow, "answer-window", s.AnswerWindow, "how long a connection is held for its answer under load; slower clients solve off the connection and reconnect")
+	fs.DurationVar(&s.WriteTimeout, "write-timeout", s.WriteTimeout, "deadline of each write to a client")
+	fs.IntVar(&s.MaxConns, "max-conns", s.MaxConns, "connections in flight (fitted under RLIMIT_NOFILE less 64); when full a silent handshake is closed")
+	fs.IntVar(&s.MaxConnsPerIP, "max-conns-per-ip", s.MaxConnsPerIP, "connections in flight per client address (IPv6: per /64)")
+	fs.IntVar(&s.ReplayCacheSize, "replay-cache-size", s.ReplayCacheSize, "redeemed challenges remembered until they expire")
+	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", false, "take the client's address from a PROXY protocol (v1 or v2) header sent by a -trusted-proxies peer")
+	fs.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDRs of the load balancers that send PROXY headers: required from them, refused from anyone else")
+	fs.DurationVar(&c.ProxyTimeout, "proxy-header-timeout", c.ProxyTimeout, "deadline of a PROXY protocol header")
+	fs.StringVar(&c.SpentStore, "spent-store", c.SpentStore, "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)")
+	fs.DurationVar(&c.StoreTimeout, "spent-store-timeout", c.StoreTimeout, "deadline of each call to a shared spent store; past it the redemption is refused (busy)")
+	fs.Var((*prefixList)(&c.Server.AllowNetworks), "allow-networks", "comma-separated CIDRs whose clients pay the base difficulty only and are never evicted for a stranger (the PROXY header's address when -proxy-protocol)")
+	fs.StringVar(&c.AllowFile, "allow-networks-file", "", "file of further allow-listed CIDRs, one a line ('#' starts a comment); re-read on SIGHUP")
+	fs.BoolVar(&c.Server.AllowFree, "allow-free", false, "allow-listed clients solve a difficulty-0 challenge (no work)")
+	fs.StringVar(&c.Gate.Upstream, "upstream", "", "be a gate: relay every connection whose proof checked out to this host:port (SSH, a database, ...) instead of serving quotes")
+	fs.StringVar(&c.Gate.Name, "upstream-name", c.Gate.Name, "what the PROCEED line tells clients the upstream is (one word)")
+	fs.DurationVar(&c.Gate.DialTimeout, "upstream-dial-timeout", c.Gate.DialTimeout, "deadline of the upstream's dial; past it the client is told ERROR upstream")
+	fs.BoolVar(&c.Gate.ProxyProtocol, "upstream-proxy-protocol", c.Gate.ProxyProtocol, "send the upstream a PROXY protocol v2 header with the client's address")
+	fs.DurationVar(&c.Gate.IdleTimeout, "tunnel-idle-timeout", c.Gate.IdleTimeout, "end a tunnel in which no byte moved either way for this long")
+	fs.DurationVar(&c.Gate.MaxLifetime, "tunnel-max-lifetime", c.Gate.MaxLifetime, "end a tunnel this long after it opened")
+	fs.IntVar(&c.Gate.MaxTunnels, "max-tunnels", c.Gate.MaxTunnels, "tunnels open at once (two descriptors each, kept out of -max-conns' budget)")
+	fs.IntVar(&c.Gate.MaxTunnelsPerIP, "max-tunnels-per-ip", c.Gate.MaxTunnelsPerIP, "tunnels open at once per client address (IPv6: per /64)")
+	fs.StringVar(&c.QuotesFile, "quotes", "", "quotes file, one 'text|author' per line (the embedded collection when empty)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for sessions whose answer arrived")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or console (default: console on a terminal, json otherwise)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	settings := []setting{
+		{"addr", "POWTCP_ADDR", nil},
+		{"addr-file", "POWTCP_ADDR_FILE", nil},
+		{"admin-addr", "POWTCP_ADMIN_ADDR", nil},
+		{"pprof", "PPROF_ENABLED", nil},
+		{"name", "POWTCP_NAME", &s.Name},
+		{"difficulty", "POW_DIFFICULTY", &s.Difficulty},
+		{"max-extra-bits", "POW_MAX_EXTRA_BITS", &s.MaxExtraBits},
+		{"calm-proof-rate", "POW_CALM_PROOF_RATE", &s.CalmProofRate},
+		{"alg", "POW_ALG", &s.Alg},
+		{"key-file", "POW_KEY_FILE", nil},
+		{"key", "POW_KEY", &s.Key},
+		{"challenge-ttl", "POW_CHALLENGE_TTL", &s.ChallengeTTL},
+		{"client-hash-rate", "POW_CLIENT_HASH_RATE", &s.ClientHashRate},
+		{"min-solve-window", "POW_MIN_SOLVE_WINDOW", &s.MinSolveWindow},
+		{"answer-window", "POW_ANSWER_WINDOW", &s.AnswerWindow},
+		{"write-timeout", "POWTCP_WRITE_TIMEOUT", &s.WriteTimeout},
+		{"max-conns", "POWTCP_MAX_CONNS", &s.MaxConns},
+		{"max-conns-per-ip", "POWTCP_MAX_CONNS_PER_IP", &s.MaxConnsPerIP},
+		{"replay-cache-size", "POWTCP_REPLAY_CACHE_SIZE", &s.ReplayCacheSize},
+		{"proxy-protocol", "POWTCP_PROXY_PROTOCOL", nil},
+		{"trusted-proxies", "POWTCP_TRUSTED_PROXIES", nil},
+		{"proxy-header-timeout", "POWTCP_PROXY_HEADER_TIMEOUT", nil},
+		{"spent-store", "POWTCP_SPENT_STORE", nil},
+		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", nil},
+		{"allow-networks", "POWTCP_ALLOW_NETWORKS", &s.AllowNetworks},
+		{"allow-networks-file", "POWTCP_ALLOW_NETWORKS_FILE", nil},
+		{"allow-free", "POWTCP_ALLOW_FREE", &s.AllowFree},
+		{"upstream", "POWTCP_UPSTREAM", nil},
+		{"upstream-name", "POWTCP_UPSTREAM_NAME", nil},
+		{"upstream-dial-timeout", "POWTCP_UPSTREAM_DIAL_TIMEOUT", nil},
+		{"upstream-proxy-protocol", "POWTCP_UPSTREAM_PROXY_PROTOCOL", nil},
+		{"tunnel-idle-timeout", "POWTCP_TUNNEL_IDLE_TIMEOUT", nil},
+		{"tunnel-max-lifetime", "POWTCP_TUNNEL_MAX_LIFETIME", nil},
+		{"max-tunnels", "POWTCP_MAX_TUNNELS", nil},
+		{"max-tunnels-per-ip", "POWTCP_MAX_TUNNELS_PER_IP", nil},
+		{"quotes", "QUOTES_FILE", nil},
+		{"shutdown-timeout", "POWTCP_SHUTDOWN_TIMEOUT", nil},
+		{"log-format", "LOG_FORMAT", nil},
+		{"log-level", "LOG_LEVEL", nil},
+	}
+	// Every flag has its variable: a flag left out of settings is a bug the
+	// tests meet at once.
+	declared := 0
+	fs.VisitAll(func(*flag.Flag) { declared++ })
+	if declared != len(settings) {
+		panic(fmt.Sprintf("server: %d flags declared, %d with an environment variable", declared, len(settings)))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: server [flags]\n\nServes quotes to clients that solve a hashcash proof of work, or, with\n-upstream, relays their connections to a TCP service behind it (the gate).\nEach flag's environment variable sets its default.\n\n")
+		for _, st := range settings {
+			f := fs.Lookup(st.flag)
+			fmt.Fprintf(stderr, "  -%s (%s, default %q)\n    \t%s\n", f.Name, st.env, f.Value.String(), f.Usage)
+		}
+	}
+	// The environment sets the flags first, so that the command line wins.
+	var errs []error
+	for _, st := range settings {
+		if v := getenv(st.env); v != "" {
+			if err := fs.Set(st.flag, v); err != nil {
+				errs = append(errs, envError(st.env, v, fs.Lookup(st.flag), err))
 			}
 		}
-		fs.Var(s.value, s.flag, s.usage)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
@@ -148,25 +194,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	// Set by flag or by environment variable (fs.Set counts as set).
 	c.explicit = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.explicit[f.Name] = true })
-	for _, s := range settings {
-		if getenv(s.env) != "" {
-			c.explicit[s.flag] = true
-		}
-	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	// The defaults that depend on the proof of work, where not set.
-	d := powserver.DefaultConfigFor(c.Server.Alg)
-	if !c.explicit["difficulty"] {
-		c.Server.Difficulty = d.Difficulty
-	}
+	difficulty.Resolve(s.Alg)
 	if !c.explicit["client-hash-rate"] {
-		c.Server.ClientHashRate = d.ClientHashRate
+		s.ClientHashRate = powserver.DefaultConfigFor(s.Alg).ClientHashRate
 	}
-	c.Server.Key = key
+	s.Key = key
 	if c.KeyFile != "" {
 		if c.explicit["key"] {
 			return c, errors.New("-key and -key-file exclude each other")
@@ -175,13 +214,42 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if err != nil {
 			return c, err
 		}
-		c.Server.Key, c.Server.VerifyKeys = keys[0], keys[1:]
+		s.Key, s.VerifyKeys = keys[0], keys[1:]
 	}
-	return c, c.validate(settings)
+	// Validation errors about a powserver.Config field name its flag.
+	flags := map[string]string{}
+	for _, st := range settings {
+		if st.field != nil {
+			name := s.FieldName(st.field)
+			if name == "" {
+				panic("server: -" + st.flag + "'s field is not one of powserver.Config's")
+			}
+			flags[name] = "-" + st.flag
+		}
+	}
+	return c, c.validate(flags)
 }
 
-// validate checks c; errors about a powserver.Config field name its flag.
-func (c config) validate(settings []setting) error {
+// envError says why the environment variable env could not set flag f to v.
+func envError(env, v string, f *flag.Flag, err error) error {
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
+		case int:
+			err = errors.New("not an integer")
+		case float64:
+			err = errors.New("not a number")
+		case time.Duration:
+			err = errors.New("not a duration (e.g. 30s, 1m)")
+		case bool:
+			err = errors.New("not true or false")
+		}
+	}
+	return fmt.Errorf("%s=%q: %w", env, v, err)
+}
+
+// validate checks c; errors about a powserver.Config field are given the
+// flag flags names for the field (by name, as powserver.FieldError does).
+func (c config) validate(flags map[string]string) error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("-addr %q: %w", c.Addr, err))
@@ -234,12 +302,6 @@ func (c config) validate(settings []setting) error {
 		}
 	}
 	if err := c.Server.Validate(); err != nil {
-		flags := map[string]string{}
-		for _, s := range settings {
-			if s.field != "" {
-				flags[s.field] = "-" + s.flag
-			}
-		}
 		all := []error{err}
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			all = j.Unwrap()
@@ -298,9 +360,8 @@ func readKeyFile(path string) ([][]byte, error) {
 	}
 	var keys [][]byte
 	for i, line := range strings.Split(string(b), "\n") {
-		line, _, _ = strings.Cut(line, "#") // a comment, to the end of the line
 		line = strings.TrimSpace(line)
-		if line == "" {
+		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		var k hexKey
@@ -318,57 +379,8 @@ func readKeyFile(path string) ([][]byte, error) {
 	return keys, nil
 }
 
-// flag.Value implementations that the standard library keeps unexported.
-type (
-	stringValue   string
-	boolValue     bool
-	intValue      int
-	floatValue    float64
-	durationValue time.Duration
-	hexKey        []byte
-	algValue      struct{ p *hashcash.Alg }
-)
-
-func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
-func (v *stringValue) String() string     { return string(*v) }
-
-func (v *boolValue) Set(s string) error {
-	b, err := strconv.ParseBool(s)
-	*v = boolValue(b)
-	return err
-}
-func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
-func (v *boolValue) IsBoolFlag() bool { return true }
-
-func (v *intValue) Set(s string) error {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return errors.New("not an integer")
-	}
-	*v = intValue(n)
-	return nil
-}
-func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
-
-func (v *floatValue) Set(s string) error {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return errors.New("not a number")
-	}
-	*v = floatValue(f)
-	return nil
-}
-func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
-
-func (v *durationValue) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return errors.New("not a duration (e.g. 30s, 1m)")
-	}
-	*v = durationValue(d)
-	return nil
-}
-func (v *durationValue) String() string { return time.Duration(*v).String() }
+// hexKey is a MAC key in hex, of at least 16 bytes.
+type hexKey []byte
 
 func (v *hexKey) Set(s string) error {
 	b, err := hex.DecodeString(s)
@@ -419,21 +431,6 @@ func (v *prefixList) String() string {
 		ss = append(ss, p.String())
 	}
 	return strings.Join(ss, ",")
-}
-
-func (v algValue) Set(s string) error {
-	a, err := hashcash.ParseAlg(s)
-	if err != nil {
-		return err
-	}
-	*v.p = a
-	return nil
-}
-func (v algValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return v.p.String()
 }
 
 // fdReserve is what the descriptor budget keeps for everything but client

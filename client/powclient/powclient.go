@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -20,8 +21,8 @@ import (
 
 // Classify names why an exchange failed, for counts and reports: the
 // server's error code ("busy", "bad-solution", ...), "no-challenge",
-// "timeout" (the context's deadline), "canceled", "dial", "closed" (the
-// server hung up), or "error".
+// "timeout" (the context's deadline, or a connection's), "canceled",
+// "dial", "closed" (the server hung up), or "error".
 func Classify(err error) string {
 	var pe *protocol.Error
 	var oe *net.OpError
@@ -32,7 +33,7 @@ func Classify(err error) string {
 		return string(pe.Code)
 	case errors.Is(err, ErrNoChallenge):
 		return "no-challenge"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "canceled"

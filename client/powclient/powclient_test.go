@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -206,6 +207,7 @@ func TestClassify(t *testing.T) {
 		{&protocol.Error{Code: protocol.CodeBusy, Reason: "full"}, "busy"},
 		{fmt.Errorf("%w: bad", ErrNoChallenge), "no-challenge"},
 		{fmt.Errorf("read: %w", context.DeadlineExceeded), "timeout"},
+		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, "timeout"},
 		{context.Canceled, "canceled"},
 		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "dial"},
 		{io.ErrUnexpectedEOF, "closed"},

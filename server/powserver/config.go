@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -165,7 +166,8 @@ func difficultyLimits(alg hashcash.Alg) (base, total int) {
 	return MaxDifficulty, MaxTotalBits
 }
 
-// FieldError is a setting New refuses: Field is the Config field's name.
+// FieldError is a setting New refuses: Field is the Config field's name,
+// as FieldName gives it.
 type FieldError struct {
 	Field string
 	Value any
@@ -174,21 +176,40 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return fmt.Sprintf("%s %v: want %s", e.Field, e.Value, e.Want) }
 
+// FieldName is the name of the field of c that p points to ("Difficulty"
+// for &c.Difficulty), "" when p points to none. Code that maps FieldErrors
+// to names of its own (command server: to its flags) names the fields by
+// pointer through it, so that renaming a field breaks it at compile time.
+func (c *Config) FieldName(p any) string {
+	pv := reflect.ValueOf(p)
+	if pv.Kind() != reflect.Pointer {
+		return ""
+	}
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i).Addr(); f.Type() == pv.Type() && f.Pointer() == pv.Pointer() {
+			return v.Type().Field(i).Name
+		}
+	}
+	return ""
+}
+
 // Validate reports every out-of-range field at once, each as a *FieldError.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(field string, v any, want string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Value: v, Want: fmt.Sprintf(want, args...)})
+	// field points into c: its name comes from the struct, never a string.
+	bad := func(field any, v any, want string, args ...any) {
+		errs = append(errs, &FieldError{Field: c.FieldName(field), Value: v, Want: fmt.Sprintf(want, args...)})
 	}
 	switch {
 	case c.Name == "":
-		bad("Name", `""`, "a name (it goes into the stamp's resource)")
+		bad(&c.Name, `""`, "a name (it goes into the stamp's resource)")
 	case len(c.Name) > MaxNameLen:
-		bad("Name", fmt.Sprintf("of %d characters", len(c.Name)), "at most %d (the stamp's resource is at most %d bytes)", MaxNameLen, hashcash.MaxResourceLen)
+		bad(&c.Name, fmt.Sprintf("of %d characters", len(c.Name)), "at most %d (the stamp's resource is at most %d bytes)", MaxNameLen, hashcash.MaxResourceLen)
 	}
 	for _, r := range c.Name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
-			bad("Name", strconv.Quote(c.Name), "letters, digits, '.', '-' or '_' (it goes into the stamp's resource)")
+			bad(&c.Name, strconv.Quote(c.Name), "letters, digits, '.', '-' or '_' (it goes into the stamp's resource)")
 			break
 		}
 	}
@@ -198,69 +219,69 @@ func (c Config) Validate() error {
 		forAlg = " with equix (each bit doubles an honest client's Equi-X solves)"
 	}
 	if c.Difficulty < 0 || c.Difficulty > maxBase {
-		bad("Difficulty", c.Difficulty, "0..%d bits%s", maxBase, forAlg)
+		bad(&c.Difficulty, c.Difficulty, "0..%d bits%s", maxBase, forAlg)
 	}
 	if c.MaxExtraBits < -1 {
-		bad("MaxExtraBits", c.MaxExtraBits, "-1 or more (-1 and 0: no adaptive bits)")
+		bad(&c.MaxExtraBits, c.MaxExtraBits, "-1 or more (-1 and 0: no adaptive bits)")
 	} else if c.Difficulty+max(c.MaxExtraBits, 0) > maxTotal {
-		bad("MaxExtraBits", c.MaxExtraBits, "at most %d with difficulty %d (%d bits in all%s)", maxTotal-c.Difficulty, c.Difficulty, maxTotal, forAlg)
+		bad(&c.MaxExtraBits, c.MaxExtraBits, "at most %d with difficulty %d (%d bits in all%s)", maxTotal-c.Difficulty, c.Difficulty, maxTotal, forAlg)
 	}
 	if !(c.CalmProofRate > 0) || math.IsInf(c.CalmProofRate, 0) {
-		bad("CalmProofRate", c.CalmProofRate, "a positive number of proofs per second")
+		bad(&c.CalmProofRate, c.CalmProofRate, "a positive number of proofs per second")
 	}
 	switch c.Alg {
 	case hashcash.SHA256, hashcash.SHA1, hashcash.Equix:
 	default:
-		bad("Alg", int(c.Alg), "%s", hashcash.AlgNames())
+		bad(&c.Alg, int(c.Alg), "%s", hashcash.AlgNames())
 	}
 	if c.Key != nil && len(c.Key) < hashcash.MinKeyLen {
-		bad("Key", fmt.Sprintf("of %d bytes", len(c.Key)), "at least %d bytes", hashcash.MinKeyLen)
+		bad(&c.Key, fmt.Sprintf("of %d bytes", len(c.Key)), "at least %d bytes", hashcash.MinKeyLen)
 	}
 	if len(c.VerifyKeys) > 0 && c.Key == nil {
-		bad("VerifyKeys", len(c.VerifyKeys), "a Key to mint with as well")
+		bad(&c.VerifyKeys, len(c.VerifyKeys), "a Key to mint with as well")
 	}
 	if len(c.VerifyKeys) > hashcash.MaxVerifyKeys {
-		bad("VerifyKeys", len(c.VerifyKeys), "at most %d", hashcash.MaxVerifyKeys)
+		bad(&c.VerifyKeys, len(c.VerifyKeys), "at most %d", hashcash.MaxVerifyKeys)
 	}
 	for i, k := range c.VerifyKeys {
 		if len(k) < hashcash.MinKeyLen {
-			bad("VerifyKeys", fmt.Sprintf("[%d] of %d bytes", i, len(k)), "at least %d bytes", hashcash.MinKeyLen)
+			bad(&c.VerifyKeys, fmt.Sprintf("[%d] of %d bytes", i, len(k)), "at least %d bytes", hashcash.MinKeyLen)
 		}
 	}
 	if c.ChallengeTTL <= 0 {
-		bad("ChallengeTTL", c.ChallengeTTL, "a positive duration")
+		bad(&c.ChallengeTTL, c.ChallengeTTL, "a positive duration")
 	}
 	if c.MinSolveWindow <= 0 {
-		bad("MinSolveWindow", c.MinSolveWindow, "a positive duration")
+		bad(&c.MinSolveWindow, c.MinSolveWindow, "a positive duration")
 	} else if c.MinSolveWindow > c.ChallengeTTL && c.ChallengeTTL > 0 {
-		bad("MinSolveWindow", c.MinSolveWindow, "at most the challenge TTL %v", c.ChallengeTTL)
+		bad(&c.MinSolveWindow, c.MinSolveWindow, "at most the challenge TTL %v", c.ChallengeTTL)
 	}
 	if c.AnswerWindow <= 0 {
-		bad("AnswerWindow", c.AnswerWindow, "a positive duration")
+		bad(&c.AnswerWindow, c.AnswerWindow, "a positive duration")
 	} else if c.AnswerWindow < time.Millisecond {
-		bad("AnswerWindow", c.AnswerWindow, "at least 1ms (the wire counts whole milliseconds)")
+		bad(&c.AnswerWindow, c.AnswerWindow, "at least 1ms (the wire counts whole milliseconds)")
 	}
 	if c.WriteTimeout <= 0 {
-		bad("WriteTimeout", c.WriteTimeout, "a positive duration")
+		bad(&c.WriteTimeout, c.WriteTimeout, "a positive duration")
 	}
 	if !(c.ClientHashRate > 0) || math.IsInf(c.ClientHashRate, 0) {
-		bad("ClientHashRate", c.ClientHashRate, "a positive number of hashes per second")
+		bad(&c.ClientHashRate, c.ClientHashRate, "a positive number of hashes per second")
 	}
 	if c.MaxConns < 1 {
-		bad("MaxConns", c.MaxConns, "at least 1")
+		bad(&c.MaxConns, c.MaxConns, "at least 1")
 	}
 	if c.MaxConnsPerIP < 1 {
-		bad("MaxConnsPerIP", c.MaxConnsPerIP, "at least 1")
+		bad(&c.MaxConnsPerIP, c.MaxConnsPerIP, "at least 1")
 	} else if c.MaxConns >= 1 && c.MaxConnsPerIP > c.MaxConns {
-		bad("MaxConnsPerIP", c.MaxConnsPerIP, "at most the connection cap %d", c.MaxConns)
+		bad(&c.MaxConnsPerIP, c.MaxConnsPerIP, "at most the connection cap %d", c.MaxConns)
 	}
 	for _, p := range c.AllowNetworks {
 		if !p.IsValid() {
-			bad("AllowNetworks", p, "valid CIDR prefixes")
+			bad(&c.AllowNetworks, p, "valid CIDR prefixes")
 		}
 	}
 	if c.Spent == nil && c.ReplayCacheSize < 1 {
-		bad("ReplayCacheSize", c.ReplayCacheSize, "at least 1")
+		bad(&c.ReplayCacheSize, c.ReplayCacheSize, "at least 1")
 	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,19 @@ import (
 	"github.com/powtcp/powtcp/protocol"
 )
 
+// FieldName names a field by a pointer to it, as FieldError does.
+func TestFieldName(t *testing.T) {
+	c := DefaultConfig()
+	assert.Equal(t, "Name", c.FieldName(&c.Name), "the first field, at the struct's own address")
+	assert.Equal(t, "Difficulty", c.FieldName(&c.Difficulty))
+	assert.Equal(t, "Alg", c.FieldName(&c.Alg))
+	other := DefaultConfig()
+	assert.Empty(t, c.FieldName(&other.Difficulty), "another Config's field")
+	assert.Empty(t, c.FieldName(&c), "the Config itself")
+	assert.Empty(t, c.FieldName(c.Difficulty), "not a pointer")
+	assert.Empty(t, c.FieldName(nil))
+}
+
 // New takes the settings as they are: no zero is replaced by a default,
 // and a setting that makes a valid session impossible is refused.
 func TestNewRefusesImpossibleSettings(t *testing.T) {

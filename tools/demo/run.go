@@ -15,6 +15,7 @@ import (
 
 	"github.com/powtcp/powtcp/client/powclient"
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/internal/powflag"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/server/powserver"
 )
@@ -48,7 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.C, "c", 8, "clients run concurrently")
 	fs.Float64Var(&c.Wrong, "wrong", 0.2, "fraction of clients that send a wrong solution on purpose (alternately short work and a forged MAC)")
 	alg := fs.String("alg", hashcash.SHA256.String(), "the server's proof of work, as the server's -alg: "+hashcash.AlgNames())
-	fs.IntVar(&c.Difficulty, "difficulty", demoBits, fmt.Sprintf("the server's base difficulty in leading zero bits (with -alg equix, default %d)", hashcash.Equix.DefaultBits()))
+	difficulty := powflag.DeclareDifficulty(fs, &c.Difficulty, demoBits, "the server's base difficulty")
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "limit on each session, dial to quote")
 	fs.IntVar(&c.IPs, "ips", 16, "distinct loopback source addresses of the clients (127.0.0.2 and up; 1: all from 127.0.0.1)")
 	fs.IntVar(&c.Workers, "workers", 1, "solver goroutines per client (the -c clients share the CPUs)")
@@ -64,15 +65,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		errs = append(errs, fmt.Errorf("-alg: %w", err))
 	}
 	c.Alg = a
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if a == hashcash.Equix && !set["difficulty"] {
-		c.Difficulty = a.DefaultBits()
-	}
+	difficulty.Resolve(a)
 	return c, errors.Join(append(errs, c.validate())...)
 }
 
-// demoBits is the demo's difficulty with a hash: a few milliseconds.
+// demoBits is the demo's difficulty with a hash: a few milliseconds
+// (with equix, powflag.DefaultDifficulty's).
 const demoBits = 14
 
 func (c config) validate() error {

@@ -16,23 +16,8 @@ import (
 
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
-
-// AttackStats are one scenario's figures. Replies counts the server's
-// answers by kind of attack and reply: an ERROR code, "quote", "closed"
-// (the server hung up without a line), "timeout" and so on.
-type AttackStats struct {
-	Conns       int64                       `json:"conns"`
-	DialErrors  int64                       `json:"dial_errors"`
-	ConnsPerSec float64                     `json:"conns_per_sec"`
-	HeldPeak    int64                       `json:"held_peak,omitempty"`    // slowloris: sockets holding a challenge
-	HeldAtRamp  int64                       `json:"held_at_ramp,omitempty"` // slowloris: when the honest phase started
-	Replies     map[string]map[string]int64 `json:"replies"`                // kind -> reply -> count
-	Accepted    map[string]int64            `json:"accepted,omitempty"`     // kind -> wrong answers that got a QUOTE
-	Unexpected  map[string]int64            `json:"unexpected,omitempty"`   // kind -> replies other than the expected refusal
-	Legit       int64                       `json:"legit_quotes,omitempty"` // wrongwork: quotes for the seeds it solved honestly
-	Notes       []string                    `json:"notes,omitempty"`
-}
 
 // attack is a running scenario.
 type attack struct {
@@ -83,12 +68,12 @@ func (a *attack) dial(ctx context.Context, ip netip.Addr) (net.Conn, error) {
 	return c, nil
 }
 
-func (a *attack) stats() AttackStats {
+func (a *attack) stats() report.AttackStats {
 	end := a.stopped
 	if end.IsZero() {
 		end = time.Now()
 	}
-	st := AttackStats{
+	st := report.AttackStats{
 		Conns: a.conns.Load(), DialErrors: a.dialErrors.Load(), HeldPeak: a.heldPeak.Load(),
 		Legit: a.legit.Load(), Replies: map[string]map[string]int64{},
 	}

@@ -2,50 +2,38 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/bazelbuild/rules_go/go/runfiles"
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
-// baselineEnv makes the load generator's own binary a bare TCP server
-// ("oneline" or "exchange") listening on 127.0.0.1:0; its first argument is
-// the file to write the address to. So the baseline is a process of its
-// own, measured through /proc like the server.
-const baselineEnv = "POWTCP_LOADGEN_BASELINE"
-
-// Baseline kinds.
+// Baseline targets.
 const (
-	// bareOneLine accepts, writes one line and closes.
-	bareOneLine = "oneline"
-	// bareExchange accepts, writes a line, reads a line, writes a line and
-	// closes: the protocol's round trip without its logic.
+	// The bare servers of command baseline (tools/baseline), by its -kind:
+	// bareOneLine writes one line and closes; bareExchange writes a line,
+	// reads one and writes one, the protocol's round trip without its
+	// logic; bareSeed speaks the seed project's wire format.
+	bareOneLine  = "oneline"
 	bareExchange = "exchange"
-	// bareSeed does on the wire what the seed project powtcp replaces does:
-	// a 9-byte challenge, [bits][8 random bytes]; an 8-byte nonce back;
-	// SHA-256 over the 9 bytes and the nonce, whose first bits/8 bytes must
-	// be zero; a quote line; close. So the comparison with the seed stays
-	// in the repository.
-	bareSeed = "seed"
+	bareSeed     = "seed"
 	// realSeed is the seed project's own server (theoptz/pow-tcp,
 	// cmd/server), built outside this repository and named by -seed.
 	realSeed = "seed-real"
@@ -53,148 +41,46 @@ const (
 	targetPowtcp = "powtcp"
 )
 
-// Lines of the bare servers, as long as the server's typical ones.
-var (
-	bareChallenge = "POWTCP/1 CHALLENGE 1:0:261125233616:127.1.0.1@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5: 2000\n"
-	bareQuote     = "QUOTE Well done is better than well said. — Benjamin Franklin\n"
-)
+// baselineRlocation is the runfiles path of command baseline under Bazel
+// (x_defs), empty under go build.
+var baselineRlocation string
 
-// baselineMain runs a bare server until SIGTERM; it returns the exit code.
-// Its arguments are the address file and, for the seed-shaped server, its
-// difficulty in bits.
-func baselineMain(kind string) int {
-	bits := 0
-	if len(os.Args) == 3 {
-		b, err := strconv.Atoi(os.Args[2])
-		if err != nil || b < 0 || b > 64 || b%8 != 0 {
-			fmt.Fprintf(os.Stderr, "loadgen baseline: bits %q: want a multiple of 8, 0..64\n", os.Args[2])
-			return 2
-		}
-		bits = b
-	}
-	if (kind != bareOneLine && kind != bareExchange && kind != bareSeed) || len(os.Args) < 2 || len(os.Args) > 3 {
-		fmt.Fprintf(os.Stderr, "loadgen baseline: want %s=oneline|exchange|seed, an address file argument and, optionally, bits\n", baselineEnv)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "loadgen baseline: %v\n", err)
-		return 1
-	}
-	tmp := os.Args[1] + ".tmp"
-	if err := os.WriteFile(tmp, []byte(ln.Addr().String()+"\n"), 0o644); err != nil || os.Rename(tmp, os.Args[1]) != nil {
-		fmt.Fprintf(os.Stderr, "loadgen baseline: write address: %v\n", err)
-		return 1
-	}
-	serveBare(ctx, ln, kind, bits)
-	return 0
-}
-
-// serveBare is the bare TCP server: one goroutine per connection, like the
-// server under test, and nothing else.
-func serveBare(ctx context.Context, ln net.Listener, kind string, bits int) {
-	context.AfterFunc(ctx, func() { ln.Close() })
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := ln.Accept()
+// baselineBin is the baseline servers' command (tools/baseline): flag
+// (-baseline-bin) when set, else the one in Bazel's runfiles, else
+// "baseline" in the directory of this executable, where
+// `go build -o DIR/ ./tools/loadgen ./tools/baseline` puts it.
+func baselineBin(flag string) (string, error) {
+	p := flag
+	if p == "" && baselineRlocation != "" {
+		r, err := runfiles.Rlocation(baselineRlocation)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(5 * time.Millisecond) // EMFILE and the like
-			continue
+			return "", fmt.Errorf("baseline binary %q: %w", baselineRlocation, err)
 		}
-		wg.Go(func() {
-			defer c.Close()
-			if kind == bareOneLine {
-				io.WriteString(c, bareQuote)
-				return
-			}
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			if kind == bareSeed {
-				serveSeed(c, bits)
-				return
-			}
-			io.WriteString(c, bareChallenge)
-			if _, err := protocol.NewReader(c).ReadLine(); err == nil {
-				io.WriteString(c, bareQuote)
-			}
-		})
+		p = r
 	}
-}
-
-// serveSeed is one session of the seed-shaped server at bits (a multiple
-// of 8: whole zero bytes).
-func serveSeed(c net.Conn, bits int) {
-	var challenge [9]byte
-	challenge[0] = byte(bits)
-	rand.Read(challenge[1:])
-	if _, err := c.Write(challenge[:]); err != nil {
-		return
-	}
-	var nonce [8]byte
-	if _, err := io.ReadFull(c, nonce[:]); err != nil {
-		return
-	}
-	h := sha256.New()
-	h.Write(challenge[:])
-	h.Write(nonce[:])
-	sum := h.Sum(nil)
-	for _, b := range sum[:challenge[0]/8] {
-		if b != 0 {
-			io.WriteString(c, "wrong\n")
-			return
+	if p == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", err
 		}
+		p = filepath.Join(filepath.Dir(exe), "baseline")
 	}
-	io.WriteString(c, bareQuote)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the baseline servers' command (build ./tools/baseline next to loadgen, or name it with -baseline-bin): %w", err)
+	}
+	return p, nil
 }
 
-// BaselineRound is one measurement of one target.
-type BaselineRound struct {
-	Sessions       int     `json:"sessions"`
-	Failed         int     `json:"failed"`
-	ServerCPU      float64 `json:"server_cpu_s"`
-	CPUPerSession  float64 `json:"cpu_per_session_us"`
-	SessionsPerSec float64 `json:"sessions_per_sec"`
-	LoadgenCPU     float64 `json:"loadgen_cpu_s"`
-}
-
-// BaselineTarget is one target over all rounds.
-type BaselineTarget struct {
-	Name   string          `json:"name"`
-	PID    int             `json:"pid"`
-	Rounds []BaselineRound `json:"rounds"`
-	// Medians over rounds, and the spread (max-min)/median of CPU per session.
-	CPUPerSession  float64 `json:"cpu_per_session_us"`
-	Spread         float64 `json:"spread"`
-	SessionsPerSec float64 `json:"sessions_per_sec"`
-}
-
-// BaselineReport compares the server at difficulty 0 with the bare servers.
-type BaselineReport struct {
-	Sessions    int              `json:"sessions_per_round"`
-	Concurrency int              `json:"concurrency"`
-	Rate        float64          `json:"rate,omitempty"` // paced sessions per second
-	Targets     []BaselineTarget `json:"targets"`
-	// Ratios of CPU per session, per round (server/oneline), and their median and spread.
-	Ratios         []float64 `json:"ratios_vs_oneline"`
-	Ratio          float64   `json:"ratio_vs_oneline"`
-	RatioSpread    float64   `json:"ratio_spread"`
-	RatioExchange  float64   `json:"ratio_vs_exchange"`
-	RatioSeed      float64   `json:"ratio_vs_seed"`
-	RatioRealSeed  float64   `json:"ratio_vs_seed_real,omitempty"` // against the seed's own server (-seed)
-	Bits           int       `json:"bits"`                         // difficulty of powtcp and the seeds
-	ExpectedSolveS float64   `json:"expected_solve_s_at_default"`  // 2^(the alg's default bits) / hash rate
-	Asymmetry      float64   `json:"asymmetry_d0_cost"`            // ExpectedSolveS / server CPU per session at difficulty 0
+// baselineArgv is the command line of a bare server of kind at bits that
+// writes its address to addrFile.
+func baselineArgv(bin, kind string, bits int, addrFile string) []string {
+	return []string{bin, "-kind", kind, "-bits", strconv.Itoa(bits), "-addr-file", addrFile}
 }
 
 // runBaseline measures CPU per session of the bare servers and of the
 // server at difficulty 0 with the same client loop, in interleaved rounds.
-func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate float64) (*BaselineReport, error) {
-	exe, err := os.Executable()
+func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate float64) (*report.BaselineReport, error) {
+	exe, err := baselineBin(cfg.BaselineBin)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +99,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	}()
 	for _, k := range names {
 		f := filepath.Join(dir, k)
-		c, err := startChild(ctx, log, "baseline-"+k, []string{exe, f, strconv.Itoa(cfg.BaselineBits)}, []string{baselineEnv + "=" + k}, f, cfg.ServerCPUs, nil)
+		c, err := startChild(ctx, log, "baseline-"+k, baselineArgv(exe, k, cfg.BaselineBits, f), nil, f, cfg.ServerCPUs, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +121,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 	}
 	children[targetPowtcp] = srv
 
-	rep := &BaselineReport{Sessions: cfg.BaselineN, Concurrency: cfg.BaselineC, Rate: cfg.BaselineRate, Bits: cfg.BaselineBits}
+	rep := &report.BaselineReport{Sessions: cfg.BaselineN, Concurrency: cfg.BaselineC, Rate: cfg.BaselineRate, Bits: cfg.BaselineBits}
 	ips := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
 	// Warm every target up unmeasured: first connections grow heaps and
 	// stacks and fault pages in, which is not the cost of a session.
@@ -246,7 +132,7 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 			return nil, fmt.Errorf("%s warm-up: %w", k, err)
 		}
 	}
-	rounds := map[string][]BaselineRound{}
+	rounds := map[string][]report.BaselineRound{}
 	for r := range cfg.BaselineRounds {
 		for _, k := range names {
 			c := children[k]
@@ -260,28 +146,28 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 			rounds[k] = append(rounds[k], round)
 		}
 		one, pow := rounds[bareOneLine][r], rounds[targetPowtcp][r]
-		rep.Ratios = append(rep.Ratios, ratio(pow.CPUPerSession, one.CPUPerSession))
+		rep.Ratios = append(rep.Ratios, report.Ratio(pow.CPUPerSession, one.CPUPerSession))
 	}
 	for _, k := range names {
-		t := BaselineTarget{Name: k, PID: children[k].PID, Rounds: rounds[k]}
+		t := report.BaselineTarget{Name: k, PID: children[k].PID, Rounds: rounds[k]}
 		var cpu, rate []float64
 		for _, r := range rounds[k] {
 			cpu = append(cpu, r.CPUPerSession)
 			rate = append(rate, r.SessionsPerSec)
 		}
-		t.CPUPerSession, t.Spread = median(cpu)
-		t.SessionsPerSec, _ = median(rate)
+		t.CPUPerSession, t.Spread = report.Median(cpu)
+		t.SessionsPerSec, _ = report.Median(rate)
 		rep.Targets = append(rep.Targets, t)
 	}
-	rep.Ratio, rep.RatioSpread = median(rep.Ratios)
-	rep.RatioExchange = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[1].CPUPerSession)
-	rep.RatioSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[2].CPUPerSession)
+	rep.Ratio, rep.RatioSpread = report.Median(rep.Ratios)
+	rep.RatioExchange = report.Ratio(rep.Targets[pow].CPUPerSession, rep.Targets[1].CPUPerSession)
+	rep.RatioSeed = report.Ratio(rep.Targets[pow].CPUPerSession, rep.Targets[2].CPUPerSession)
 	if cfg.Seed != "" {
-		rep.RatioRealSeed = ratio(rep.Targets[pow].CPUPerSession, rep.Targets[3].CPUPerSession)
+		rep.RatioRealSeed = report.Ratio(rep.Targets[pow].CPUPerSession, rep.Targets[3].CPUPerSession)
 	}
 	if hashRate > 0 {
 		rep.ExpectedSolveS = hashcash.ExpectedAttempts(cfg.alg().DefaultBits()) / hashRate
-		rep.Asymmetry = ratio(rep.ExpectedSolveS, rep.Targets[pow].CPUPerSession/1e6)
+		rep.Asymmetry = report.Ratio(rep.ExpectedSolveS, rep.Targets[pow].CPUPerSession/1e6)
 	}
 	if err := srv.stop(10 * time.Second); err != nil {
 		return rep, fmt.Errorf("server: %w", err)
@@ -291,12 +177,12 @@ func runBaseline(ctx context.Context, cfg config, log *zap.Logger, hashRate floa
 
 // measureBaseline runs cfg.BaselineN sessions against addr with
 // cfg.BaselineC clients and reads the CPU time of process pid before and after.
-func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int, ips []netip.Addr) (BaselineRound, error) {
+func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int, ips []netip.Addr) (report.BaselineRound, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.BaselineTimeout)
 	defer cancel()
 	before, err := readProc(pid)
 	if err != nil {
-		return BaselineRound{}, err
+		return report.BaselineRound{}, err
 	}
 	self0, _ := readProc(os.Getpid())
 	start := time.Now()
@@ -327,18 +213,18 @@ func measureBaseline(ctx context.Context, cfg config, kind, addr string, pid int
 	elapsed := time.Since(start)
 	after, err := readProc(pid)
 	if err != nil {
-		return BaselineRound{}, err
+		return report.BaselineRound{}, err
 	}
 	self1, _ := readProc(os.Getpid())
 	if ctx.Err() != nil {
-		return BaselineRound{}, fmt.Errorf("did not finish %d sessions within %v", cfg.BaselineN, cfg.BaselineTimeout)
+		return report.BaselineRound{}, fmt.Errorf("did not finish %d sessions within %v", cfg.BaselineN, cfg.BaselineTimeout)
 	}
 	n := cfg.BaselineN - int(failed.Load())
 	if failed.Load() > int64(cfg.BaselineN/100) {
-		return BaselineRound{}, fmt.Errorf("%d of %d sessions failed, first: %v", failed.Load(), cfg.BaselineN, firstErr.Load())
+		return report.BaselineRound{}, fmt.Errorf("%d of %d sessions failed, first: %v", failed.Load(), cfg.BaselineN, firstErr.Load())
 	}
 	cpu := after.CPU - before.CPU
-	return BaselineRound{
+	return report.BaselineRound{
 		Sessions: n, Failed: int(failed.Load()), ServerCPU: cpu.Seconds(),
 		CPUPerSession:  float64(cpu.Microseconds()) / float64(n),
 		SessionsPerSec: float64(n) / elapsed.Seconds(),

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
 // Scenario names, as given to -scenario.
 const (
 	scHonest    = "honest"
-	scSlowloris = "slowloris"
+	scSlowloris = report.Slowloris // the report shows its held sockets
 	scGarbage   = "garbage"
 	scWrongWork = "wrongwork"
 	scStorm     = "storm"
@@ -75,13 +76,14 @@ type config struct {
 	BaselineRounds  int
 	BaselineRate    float64       // sessions per second; 0: as fast as the clients go
 	BaselineBits    int           // difficulty of powtcp and the seeds in -baseline mode
+	BaselineBin     string        // command baseline (tools/baseline); "": found next to this executable
 	Seed            string        // the seed project's server binary, a further baseline target; "": none
 	BaselineTimeout time.Duration // limit of each baseline measurement
 
 	Summarize bool     // print medians over the -json reports in Files instead
 	Files     []string // reports to summarize
 
-	Goals   *Goals        // the targets the report is judged by; nil: not judged
+	Goals   *report.Goals // the targets the report is judged by; nil: not judged
 	JSON    string        // write the report here too
 	Timeout time.Duration // limit of the whole run
 	NoFile  uint64        // raise RLIMIT_NOFILE to this; 0 leaves it
@@ -147,11 +149,12 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.BaselineRounds, "baseline-rounds", 3, "rounds in -baseline mode; the report gives medians")
 	fs.Float64Var(&c.BaselineRate, "baseline-rate", 0, "pace -baseline sessions to this many per second (0: as fast as possible), to see the cost per session of a quiet server")
 	fs.IntVar(&c.BaselineBits, "baseline-bits", 0, "difficulty of powtcp (extra bits off) and of the seed servers in -baseline mode: a multiple of 8, as the seed counts whole zero bytes")
+	fs.StringVar(&c.BaselineBin, "baseline-bin", "", "the bare servers' command, tools/baseline, for -baseline (default: baseline next to this executable)")
 	fs.StringVar(&c.Seed, "seed", "", "the seed project's server binary (theoptz/pow-tcp cmd/server, built outside this repository): -baseline measures it too, at -baseline-bits")
 	fs.DurationVar(&c.BaselineTimeout, "baseline-timeout", time.Minute, "limit of each baseline measurement")
 	fs.BoolVar(&c.Summarize, "summarize", false, "print medians, minima and maxima over the -json reports named as arguments, per kind of run")
 	fs.StringVar(&c.JSON, "json", "", "also write the report as JSON to this file")
-	targets := fs.String("targets", "", "JSON file of the pass/fail targets (default: "+goalsFile+" in this directory or a parent)")
+	targets := fs.String("targets", "", "JSON file of the pass/fail targets (default: "+report.GoalsFile+" in this directory or a parent)")
 	fs.DurationVar(&c.Timeout, "timeout", 20*time.Minute, "limit of the whole run")
 	fs.Uint64Var(&c.NoFile, "nofile", 1<<20, "raise RLIMIT_NOFILE (soft and hard) to this; 0 leaves it")
 	fs.BoolVar(&c.Verbose, "v", false, "debug logging")
@@ -177,7 +180,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	if c.Unloaded == 0 {
 		c.Unloaded = c.Duration
 	}
-	g, err := loadGoals(*targets)
+	g, err := report.LoadGoals(*targets)
 	if err != nil {
 		return c, err
 	}
@@ -249,6 +252,9 @@ func (c config) validate() error {
 	}
 	if c.Seed != "" && !c.Baseline {
 		bad("-seed needs -baseline")
+	}
+	if c.BaselineBin != "" && !c.Baseline {
+		bad("-baseline-bin needs -baseline")
 	}
 	if c.BaselineRate < 0 {
 		bad("-baseline-rate %v: want 0 or more", c.BaselineRate)

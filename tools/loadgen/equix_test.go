@@ -13,6 +13,7 @@ import (
 
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/server/powserver"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
 // equixTTL is the Equi-X tests' challenge lifetime. An Equi-X solve takes
@@ -58,7 +59,7 @@ func TestScenariosEquix(t *testing.T) {
 	assert.Equal(t, "equix", rep.Alg)
 	assert.Positive(t, rep.HashRate, "Equi-X solutions/s calibrated")
 	var out strings.Builder
-	printReport(&out, rep)
+	report.Print(&out, rep)
 	assert.Contains(t, out.String(), "solutions/s per solver goroutine (equix)")
 }
 

@@ -12,36 +12,13 @@ import (
 	"github.com/powtcp/powtcp/client/powclient"
 	"github.com/powtcp/powtcp/hashcash"
 	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
-
-// HonestStats are the honest clients' figures of one phase.
-type HonestStats struct {
-	Sessions    int              `json:"sessions"`
-	Served      int              `json:"served"`
-	SuccessRate float64          `json:"success_rate"`
-	Failures    map[string]int64 `json:"failures,omitempty"` // by class
-	// Latency is dial to quote of served sessions; Wait is Latency less the
-	// client's own solving, i.e. the time spent waiting on the network and
-	// the server; Solve is the solving alone.
-	Latency Percentiles `json:"latency"`
-	Wait    Percentiles `json:"wait"`
-	Solve   Percentiles `json:"solve"`
-	// Normalized is Wait plus the session's attempts at the calibrated hash
-	// rate: the latency the server imposed on a client with a whole core,
-	// whatever else competed for this machine's CPUs.
-	Normalized     Percentiles `json:"normalized"`
-	BitsMean       float64     `json:"bits_mean"`
-	BitsMin        int         `json:"bits_min"`
-	BitsMax        int         `json:"bits_max"`
-	HashRate       float64     `json:"hash_rate"` // attempts per second of solving, per session
-	SessionsPerSec float64     `json:"sessions_per_sec"`
-	Elapsed        float64     `json:"elapsed_s"`
-}
 
 // runHonest runs cfg.Honest clients in a loop for d, each session from the
 // next address of ips, and waits for the sessions in flight at the end.
 // hashRate is the calibrated rate of one solver goroutine.
-func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, hashRate float64) HonestStats {
+func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, hashRate float64) report.HonestStats {
 	start := time.Now()
 	deadline := start.Add(d)
 	var (
@@ -97,9 +74,9 @@ func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	st := HonestStats{
+	st := report.HonestStats{
 		Sessions: sessions, Served: len(total), Failures: fails.snapshot(),
-		Latency: percentiles(total), Wait: percentiles(wait), Solve: percentiles(solve), Normalized: percentiles(norm),
+		Latency: report.PercentilesOf(total), Wait: report.PercentilesOf(wait), Solve: report.PercentilesOf(solve), Normalized: report.PercentilesOf(norm),
 		BitsMax: bitsMax, Elapsed: elapsed.Seconds(),
 	}
 	if sessions > 0 {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,18 +20,16 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/powserver"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
-// TestMain lets the test binary be the baseline server when re-executed,
-// as the load generator's own binary is. The tests mostly wait on the
-// network and timers, so more of them run in parallel than there are CPUs,
-// unless -test.parallel says otherwise. A goroutine that outlives the tests
+// TestMain: the tests mostly wait on the network and timers, so more of
+// them run in parallel than there are CPUs, unless -test.parallel says
+// otherwise. A goroutine that outlives the tests
 // fails them (goleak).
 func TestMain(m *testing.M) {
-	if role := os.Getenv(baselineEnv); role != "" {
-		os.Exit(baselineMain(role))
-	}
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
@@ -144,7 +144,7 @@ func TestRunMixed(t *testing.T) {
 	require.NoError(t, run(t.Context(), config{Summarize: true, Files: []string{cfg.JSON, cfg.JSON}}, zap.NewNop(), &out))
 	assert.Contains(t, out.String(), "(2 runs)")
 	assert.Contains(t, out.String(), "wrong answers accepted")
-	var rep Report
+	var rep report.Report
 	require.NoError(t, json.Unmarshal(b, &rep))
 	checkReport(t, &rep, map[string][]string{
 		scSlowloris: {"held"}, scGarbage: kindNames(garbageKinds), scWrongWork: kindNames(wrongKinds), scStorm: {"read-close"},
@@ -160,7 +160,7 @@ func kindNames(kinds []kindSpec) []string {
 	return out
 }
 
-func checkReport(t *testing.T, rep *Report, kinds map[string][]string) {
+func checkReport(t *testing.T, rep *report.Report, kinds map[string][]string) {
 	t.Helper()
 	require.NotNil(t, rep.Unloaded)
 	require.NotNil(t, rep.Attack)
@@ -209,18 +209,17 @@ func wantReplies(attacker, kind string) []string {
 	return nil
 }
 
-// TestBaselineServers runs the baseline client loop against both bare
-// servers, started as child processes the way -baseline starts them, and
-// against the server at difficulty 0.
+// TestBaselineServers runs the baseline client loop against the bare
+// servers of command baseline, started as child processes the way
+// -baseline starts them, and against the server at difficulty 0.
 func TestBaselineServers(t *testing.T) {
 	t.Parallel()
-	exe, err := os.Executable()
-	require.NoError(t, err)
+	exe := baselineForTest(t)
 	cfg := config{BaselineN: 200, BaselineC: 4, BaselineTimeout: 30 * time.Second, BaselineBits: 8}
 	ips := newAddrAlloc(firstHonest).take(20)
 	for _, kind := range []string{bareOneLine, bareExchange, bareSeed} {
 		f := filepath.Join(t.TempDir(), "addr")
-		c, err := startChild(t.Context(), zap.NewNop(), kind, []string{exe, f, "8"}, []string{baselineEnv + "=" + kind}, f, "", nil)
+		c, err := startChild(t.Context(), zap.NewNop(), kind, baselineArgv(exe, kind, 8, f), nil, f, "", nil)
 		require.NoError(t, err)
 		round, err := measureBaseline(t.Context(), cfg, kind, c.Addr, c.PID, ips)
 		assert.NoError(t, err, kind)
@@ -240,6 +239,22 @@ func TestBaselineServers(t *testing.T) {
 	assert.Equal(t, cfg.BaselineN, round.Sessions)
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+// baselineForTest is command baseline: from the runfiles under Bazel
+// (x_defs set baselineRlocation), else built by go build into a temporary
+// directory.
+func baselineForTest(t *testing.T) string {
+	t.Helper()
+	if baselineRlocation != "" {
+		p, err := baselineBin("")
+		require.NoError(t, err)
+		return p
+	}
+	p := filepath.Join(t.TempDir(), "baseline")
+	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", p, "github.com/powtcp/powtcp/tools/baseline").CombinedOutput()
+	require.NoError(t, err, "go build ./tools/baseline: %s", out)
+	return p
 }
 
 // fixedDifficulty is the default configuration at bits, with no adaptive bits.
@@ -306,6 +321,8 @@ func TestParseConfig(t *testing.T) {
 		{give: []string{"-addr", "127.0.0.1:1", "-baseline"}, wantErr: "-baseline needs -spawn"},
 		{give: []string{"-addr", "127.0.0.1:1", "-metrics", "http://example.com/metrics"}, wantErr: "-metrics"},
 		{give: []string{"-summarize"}, wantErr: "name the -json reports"},
+		{give: []string{"-spawn", "./server", "-baseline", "-baseline-bin", "./baseline"}},
+		{give: []string{"-spawn", "./server", "-baseline-bin", "./baseline"}, wantErr: "-baseline-bin needs -baseline"},
 		{give: []string{"-addr", "127.0.0.1:1", "-alg", "equix"}},
 		{give: []string{"-addr", "127.0.0.1:1", "-alg", "md5"}, wantErr: `-alg: unknown algorithm "md5"`},
 	}
@@ -323,17 +340,39 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-func TestPercentiles(t *testing.T) {
-	var ds []time.Duration
-	for i := 1; i <= 100; i++ {
-		ds = append(ds, time.Duration(i)*time.Millisecond)
+// TestBaselineBin checks that a missing baseline command is an error that
+// says how to provide it, and that -baseline-bin names it.
+func TestBaselineBin(t *testing.T) {
+	if baselineRlocation != "" {
+		t.Skip("under Bazel the command comes from the runfiles")
 	}
-	p := percentiles(ds)
-	assert.Equal(t, Percentiles{N: 100, Mean: 50.5, P50: 50, P90: 90, P99: 99, Max: 100}, p)
-	assert.Equal(t, Percentiles{}, percentiles(nil))
-	med, spread := median([]float64{3, 1, 2, 4})
-	assert.Equal(t, 2.5, med)
-	assert.Equal(t, 1.2, spread)
+	_, err := baselineBin(filepath.Join(t.TempDir(), "baseline"))
+	assert.ErrorContains(t, err, "-baseline-bin")
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	p, err := baselineBin(exe)
+	require.NoError(t, err)
+	assert.Equal(t, exe, p)
+}
+
+// TestClassifyLine checks the reply names the attackers count by.
+func TestClassifyLine(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		err  error
+		want string
+	}{
+		{"QUOTE Well said. — Someone", nil, "quote"},
+		{"ERROR busy server full", nil, "busy"},
+		{"POWTCP/1 CHALLENGE 1:0:261125233616:127.1.0.1@powtcp:sha256:Y3dzSWf0X0WbNrcNyYn4JYl3m1hZbuPTaaBcD4e5: 2000", nil, "challenge"},
+		{"HELLO", nil, "other"},
+		{"", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, "timeout"},
+		{"", io.EOF, "closed"},
+		{"", protocol.ErrLineTooLong, "bad-line"},
+		{"", errors.New("something else"), "io"},
+	} {
+		assert.Equal(t, tt.want, classifyLine(tt.line, tt.err), "%q, %v", tt.line, tt.err)
+	}
 }
 
 func TestParseMetrics(t *testing.T) {
@@ -345,41 +384,4 @@ func TestParseMetrics(t *testing.T) {
 func TestClassifyHonest(t *testing.T) {
 	assert.Equal(t, "closed", classifyHonest(errors.Join(errors.New("read reply"), os.ErrClosed, net.ErrClosed)))
 	assert.Equal(t, "timeout", classifyHonest(context.DeadlineExceeded))
-}
-
-// The targets come from a file: found from the working directory up, or
-// named; a malformed or incomplete one is refused; none found means the
-// report is not judged.
-func TestLoadGoals(t *testing.T) {
-	root := t.TempDir()
-	sub := filepath.Join(root, "a", "b")
-	require.NoError(t, os.MkdirAll(sub, 0o755))
-	good := `{"_comment": "x", "honest_served_min": 0.9, "honest_p99_ratio_max": 3, "wrong_accepted_max": 0,
-		"rss_per_socket_kb_max": 5, "cpu_vs_exchange_max": 1.5, "asymmetry_min": 500}`
-	require.NoError(t, os.WriteFile(filepath.Join(root, goalsFile), []byte(good), 0o644))
-	t.Chdir(sub)
-	g, err := loadGoals("")
-	require.NoError(t, err)
-	assert.Equal(t, &Goals{Comment: "x", HonestServedMin: 0.9, HonestP99RatioMax: 3, RSSPerSocketKBMax: 5, CPUVsExchangeMax: 1.5, AsymmetryMin: 500}, g)
-
-	for name, text := range map[string]string{
-		"unknown field": `{"honest_served_min": 0.9, "typo": 1}`,
-		"missing":       `{"honest_served_min": 0.9}`,
-		"not json":      `honest_served_min: 0.9`,
-	} {
-		p := filepath.Join(root, "bad.json")
-		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
-		_, err := loadGoals(p)
-		assert.Error(t, err, name)
-	}
-
-	t.Chdir(t.TempDir())
-	g, err = loadGoals("")
-	require.NoError(t, err)
-	assert.Nil(t, g, "no targets file: figures only")
-	rep := &Report{Server: &ServerInfo{}}
-	rep.finish(config{})
-	for _, tg := range rep.Targets {
-		assert.Nil(t, tg.Pass, "%s judged without targets", tg.Name)
-	}
 }

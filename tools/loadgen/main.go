@@ -11,8 +11,10 @@
 // inflate, redial (a re-dial flood over the per-address cap that never
 // solves) and solveflood (attackers from many addresses who solve and
 // redeem as fast as they can). With -baseline
-// it instead compares the server's CPU per session at difficulty 0 with a
-// bare TCP server it runs itself.
+// it instead compares the server's CPU per session at difficulty 0 with
+// bare TCP servers it runs as child processes: command baseline
+// (tools/baseline), found next to loadgen's executable or named by
+// -baseline-bin.
 //
 // Every run is bounded by -duration, -unloaded, -ramp and -timeout and
 // stops by itself; -json writes the report, and -summarize prints medians
@@ -36,9 +38,6 @@ import (
 )
 
 func main() {
-	if role := os.Getenv(baselineEnv); role != "" {
-		os.Exit(baselineMain(role))
-	}
 	cfg, err := parseConfig(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)

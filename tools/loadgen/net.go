@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/powtcp/powtcp/client/powclient"
 	"github.com/powtcp/powtcp/protocol"
 )
 
@@ -97,8 +96,9 @@ func (c *lineConn) writeLine(s string, d time.Duration) error {
 	return err
 }
 
-// classifyLine names how the server answered: "quote", an ERROR code, or
-// what came instead ("challenge", "other", or an I/O error's classifyErr).
+// classifyLine names how the server answered: "quote", an ERROR code (as
+// powclient.Classify names it), or what came instead ("challenge",
+// "other", or an I/O error's classifyErr).
 func classifyLine(l string, err error) string {
 	if err != nil {
 		return classifyErr(err)
@@ -109,7 +109,7 @@ func classifyLine(l string, err error) string {
 	case err == nil && q.Text != "":
 		return "quote"
 	case errors.As(err, &pe):
-		return string(pe.Code)
+		return powclient.Classify(pe)
 	}
 	if _, err := protocol.ParseChallenge(l); err == nil {
 		return "challenge"
@@ -117,16 +117,16 @@ func classifyLine(l string, err error) string {
 	return "other"
 }
 
-// classifyErr names an I/O error: "timeout", "closed" (EOF or reset), or "io".
+// classifyErr names an I/O error: "bad-line" for a line the protocol
+// cannot read, powclient.Classify's "timeout" (a deadline) and "closed"
+// (EOF or reset), else "io".
 func classifyErr(err error) string {
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
-		return "closed"
-	case errors.Is(err, protocol.ErrLineTooLong), errors.Is(err, protocol.ErrMalformed):
+	if errors.Is(err, protocol.ErrLineTooLong) || errors.Is(err, protocol.ErrMalformed) {
 		return "bad-line"
+	}
+	switch c := powclient.Classify(err); c {
+	case "timeout", "closed":
+		return c
 	}
 	return "io"
 }

@@ -11,22 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// ProcSample is one reading of a process from /proc and its metrics.
-type ProcSample struct {
-	At         time.Time     `json:"-"`
-	RSS        int64         `json:"rss_bytes"`     // VmRSS
-	HWM        int64         `json:"hwm_bytes"`     // VmHWM, peak RSS since start
-	CPU        time.Duration `json:"cpu_ns"`        // run time of all threads (schedstat), else CPUTicks
-	CPUTicks   time.Duration `json:"cpu_ticks_ns"`  // utime+stime from /proc/PID/stat, in 10ms ticks
-	FDs        int           `json:"fds"`           // open file descriptors
-	Threads    int           `json:"threads"`       // OS threads
-	Goroutines int           `json:"goroutines"`    // go_goroutines from /metrics; -1 when unknown
-	Handshakes int           `json:"handshakes"`    // powtcp_handshakes_in_flight; -1 when unknown
-	Difficulty int           `json:"difficulty"`    // powtcp_difficulty_bits; -1 when unknown
-	Metrics    bool          `json:"metrics_known"` // whether the metrics fields were read
-}
+	"github.com/powtcp/powtcp/tools/loadgen/report"
+)
 
 // clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat;
 // 100 on every Linux architecture Go supports.
@@ -35,8 +22,8 @@ const clockTick = 10 * time.Millisecond
 // readProc reads pid's memory, CPU time and descriptors from /proc. CPU
 // time is the sum over threads of /proc/PID/task/*/schedstat (nanoseconds);
 // CPUTicks the utime+stime of /proc/PID/stat, as a cross-check.
-func readProc(pid int) (ProcSample, error) {
-	s := ProcSample{At: time.Now(), Goroutines: -1, Handshakes: -1, Difficulty: -1}
+func readProc(pid int) (report.ProcSample, error) {
+	s := report.ProcSample{At: time.Now(), Goroutines: -1, Handshakes: -1, Difficulty: -1}
 	dir := fmt.Sprintf("/proc/%d", pid)
 	status, err := os.ReadFile(dir + "/status")
 	if err != nil {
@@ -147,8 +134,8 @@ type sampler struct {
 	client  *http.Client
 
 	mu   sync.Mutex
-	last ProcSample
-	peak ProcSample
+	last report.ProcSample
+	peak report.ProcSample
 	err  error
 }
 
@@ -157,13 +144,13 @@ func newSampler(pid int, metricsURL string) *sampler {
 }
 
 // sample reads now, with metrics when withMetrics, and records the peaks.
-func (s *sampler) sample(ctx context.Context, withMetrics bool) ProcSample {
-	var p ProcSample
+func (s *sampler) sample(ctx context.Context, withMetrics bool) report.ProcSample {
+	var p report.ProcSample
 	var err error
 	if s.pid > 0 {
 		p, err = readProc(s.pid)
 	} else {
-		p = ProcSample{At: time.Now(), Goroutines: -1, Handshakes: -1, Difficulty: -1}
+		p = report.ProcSample{At: time.Now(), Goroutines: -1, Handshakes: -1, Difficulty: -1}
 	}
 	if withMetrics && s.metrics != "" {
 		if m, merr := scrapeMetrics(ctx, s.client, s.metrics); merr == nil {
@@ -194,7 +181,7 @@ func (s *sampler) sample(ctx context.Context, withMetrics bool) ProcSample {
 }
 
 // resetPeak starts a new peak from the last sample and returns the old one.
-func (s *sampler) resetPeak() ProcSample {
+func (s *sampler) resetPeak() report.ProcSample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.peak

@@ -15,13 +15,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
 // run measures what cfg asks, prints the table to stdout and writes the
 // JSON report. It fails when a wrong answer was accepted or the server died.
 func run(ctx context.Context, cfg config, log *zap.Logger, stdout io.Writer) error {
 	if cfg.Summarize {
-		return summarize(stdout, cfg.Files)
+		return report.Summarize(stdout, cfg.Files)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -32,7 +33,7 @@ func run(ctx context.Context, cfg config, log *zap.Logger, stdout io.Writer) err
 	}
 	rep, err := loadtest(ctx, cfg, log)
 	if rep != nil {
-		printReport(stdout, rep)
+		report.Print(stdout, rep)
 		if cfg.JSON != "" {
 			b, _ := json.MarshalIndent(rep, "", "  ")
 			if werr := os.WriteFile(cfg.JSON, append(b, '\n'), 0o644); werr != nil && err == nil {
@@ -76,14 +77,14 @@ type target struct {
 // start sampling it; measure it idle; the unloaded honest phase; start the
 // attackers and let them ramp up; the honest phase under attack; stop the
 // attackers and take the last readings.
-func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error) {
-	rep := newReport(cfg)
-	rep.HashRate = calibrate(ctx, cfg.Calibrate, rep.alg())
-	log.Info("hash rate of one solver goroutine", zap.Stringer("alg", rep.alg()), zap.String("rate", rep.rate(rep.HashRate)))
+func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report, error) {
+	rep := report.New(cfg.Args, cfg.Scenarios, cfg.Honest, cfg.alg())
+	rep.HashRate = calibrate(ctx, cfg.Calibrate, rep.ProofOfWork())
+	log.Info("hash rate of one solver goroutine", zap.Stringer("alg", rep.ProofOfWork()), zap.String("rate", rep.Rate(rep.HashRate)))
 	if cfg.Baseline {
 		b, err := runBaseline(ctx, cfg, log, rep.HashRate)
 		rep.Baseline = b
-		rep.finish(cfg)
+		rep.Finish(cfg.Goals)
 		return rep, err
 	}
 
@@ -92,7 +93,7 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 		return nil, err
 	}
 	defer closeTarget()
-	rep.Server = &ServerInfo{Addr: t.addr, PID: t.pid, Spawned: t.child != nil, Args: cfg.ServerArgs, Metrics: t.metricsURL}
+	rep.Server = &report.ServerInfo{Addr: t.addr, PID: t.pid, Spawned: t.child != nil, Args: cfg.ServerArgs, Metrics: t.metricsURL}
 	smp := newSampler(t.pid, t.metricsURL)
 	sctx, stopSampling := context.WithCancel(ctx)
 	var swg sync.WaitGroup
@@ -132,7 +133,7 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 	rep.Attack.RampRSS = rep.Attack.Start.RSS
 	rep.Attack.HeldAtRamp = heldAtRamp
 	stopAttackers()
-	rep.Attackers = map[string]AttackStats{}
+	rep.Attackers = map[string]report.AttackStats{}
 	for name, a := range attacks {
 		st := a.stats()
 		if name == scSlowloris {
@@ -151,7 +152,7 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*Report, error)
 	if err != nil {
 		rep.Server.Died = err.Error()
 	}
-	rep.finish(cfg)
+	rep.Finish(cfg.Goals)
 	return rep, errors.Join(err, ctx.Err())
 }
 
@@ -179,24 +180,24 @@ func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(
 
 // measureIdle reads the server's own CPU use with nothing to do, which
 // the phases subtract.
-func measureIdle(ctx context.Context, cfg config, smp *sampler, rep *Report) {
+func measureIdle(ctx context.Context, cfg config, smp *sampler, rep *report.Report) {
 	idle0 := smp.sample(ctx, true)
 	pause(ctx, cfg.Settle)
 	idle1 := smp.sample(ctx, true)
 	rep.Idle = idle1
-	rep.IdleCPURate = ratio((idle1.CPU - idle0.CPU).Seconds(), idle1.At.Sub(idle0.At).Seconds())
+	rep.IdleCPURate = report.Ratio((idle1.CPU - idle0.CPU).Seconds(), idle1.At.Sub(idle0.At).Seconds())
 }
 
 // honestPhase runs the honest clients for d and reads the server, this
 // process and the store around it.
-func honestPhase(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, smp *sampler, rep *Report) *Phase {
+func honestPhase(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, smp *sampler, rep *report.Report) *report.Phase {
 	smp.resetPeak()
 	s0, self0, st0 := smp.sample(ctx, true), selfCPU(), storeCPU(cfg.StorePID)
 	h := runHonest(ctx, cfg, addr, ips, d, rep.HashRate)
 	s1 := smp.sample(ctx, true)
-	p := newPhase(h, s0, s1, smp.resetPeak(), rep.IdleCPURate)
+	p := report.NewPhase(h, s0, s1, smp.resetPeak(), rep.IdleCPURate)
 	p.LoadgenCPU = (selfCPU() - self0).Seconds()
-	p.setStoreCPU(storeCPU(cfg.StorePID) - st0)
+	p.SetStoreCPU(storeCPU(cfg.StorePID) - st0)
 	return p
 }
 
@@ -266,14 +267,6 @@ func storeCPU(pid int) time.Duration {
 	}
 	p, _ := readProc(pid)
 	return p.CPU
-}
-
-// setStoreCPU records the store's CPU time over the phase.
-func (p *Phase) setStoreCPU(d time.Duration) {
-	p.StoreCPU = d.Seconds()
-	if n := p.Honest.Served; n > 0 && d > 0 {
-		p.StoreCPUPerSession = d.Seconds() / float64(n) * 1e6
-	}
 }
 
 // selfCPU is this process's CPU time so far.
@@ -346,5 +339,5 @@ func calibrateFor(ctx context.Context, d time.Duration, alg hashcash.Alg) (rate 
 		return 0, 0, false
 	}
 	cpu := (after.CPU - before.CPU).Seconds()
-	return ratio(float64(res.Attempts), max(cpu, res.Elapsed.Seconds()/4)), res.Attempts, true
+	return report.Ratio(float64(res.Attempts), max(cpu, res.Elapsed.Seconds()/4)), res.Attempts, true
 }

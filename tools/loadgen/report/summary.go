@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"encoding/json"
@@ -12,10 +12,10 @@ import (
 	"text/tabwriter"
 )
 
-// summarize reads -json reports and prints, per kind of run, the median,
+// Summarize reads -json reports and prints, per kind of run, the median,
 // minimum and maximum of each headline figure over the runs: the numbers
 // BENCHMARKS.md quotes.
-func summarize(w io.Writer, files []string) error {
+func Summarize(w io.Writer, files []string) error {
 	groups := map[string][]map[string]float64{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -47,7 +47,7 @@ func summarize(w io.Writer, files []string) error {
 					xs = append(xs, v)
 				}
 			}
-			med, spread := median(xs)
+			med, spread := Median(xs)
 			fmt.Fprintf(tw, "%s\t%.4g\t%.4g\t%.4g\t%.0f%%\t\n", name, med, slices.Min(xs), slices.Max(xs), 100*spread)
 		}
 		tw.Flush()
@@ -83,14 +83,14 @@ func figures(r *Report) (string, map[string]float64) {
 		f["server CPU µs/session unloaded"] = u.CPUPerSession
 		f["honest served % under attack"] = 100 * a.Honest.SuccessRate
 		f["honest sessions under attack"] = float64(a.Honest.Sessions)
-		f["p99 ratio as measured"] = ratio(a.Honest.Latency.P99, u.Honest.Latency.P99)
-		f["p99 ratio normalized"] = ratio(a.Honest.Normalized.P99, u.Honest.Normalized.P99)
-		f["p50 ratio normalized"] = ratio(a.Honest.Normalized.P50, u.Honest.Normalized.P50)
-		f["wait p99 ratio"] = ratio(a.Honest.Wait.P99, u.Honest.Wait.P99)
+		f["p99 ratio as measured"] = Ratio(a.Honest.Latency.P99, u.Honest.Latency.P99)
+		f["p99 ratio normalized"] = Ratio(a.Honest.Normalized.P99, u.Honest.Normalized.P99)
+		f["p50 ratio normalized"] = Ratio(a.Honest.Normalized.P50, u.Honest.Normalized.P50)
+		f["wait p99 ratio"] = Ratio(a.Honest.Wait.P99, u.Honest.Wait.P99)
 		f["honest bits under attack"] = a.Honest.BitsMean
 		f["server CPU µs/session unloaded"] = u.CPUPerSession
-		f["server CPU % of a core under attack"] = 100 * ratio(a.ServerCPU, a.Honest.Elapsed)
-		f["loadgen CPU % of a core under attack"] = 100 * ratio(a.LoadgenCPU, a.Honest.Elapsed)
+		f["server CPU % of a core under attack"] = 100 * Ratio(a.ServerCPU, a.Honest.Elapsed)
+		f["loadgen CPU % of a core under attack"] = 100 * Ratio(a.LoadgenCPU, a.Honest.Elapsed)
 		f["server RSS MB peak under attack"] = mb(a.Peak.RSS)
 		if a.HeldAtRamp > 0 && r.Idle.RSS > 0 {
 			f["server RSS KB per held socket"] = float64(a.RampRSS-r.Idle.RSS) / float64(a.HeldAtRamp) / 1024
