@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/powtcp/powtcp/internal/needprog"
 	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
 	"github.com/powtcp/powtcp/server/redisstore"
@@ -41,13 +42,7 @@ const requirePromtoolEnv = "POWTCP_REQUIRE_PROMTOOL"
 // TestPromtool checks the rules and runs their unit tests with Prometheus'
 // own promtool (Debian: apt-get install prometheus).
 func TestPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv(requirePromtoolEnv) != "" {
-			t.Fatalf("no promtool on PATH, and %s is set: install it (apt-get install prometheus; .ci/run does)", requirePromtoolEnv)
-		}
-		t.Skipf("no promtool on PATH; install it (apt-get install prometheus), or set %s to make this a failure", requirePromtoolEnv)
-	}
+	promtool := needprog.Find(t, "promtool", requirePromtoolEnv, "apt-get install prometheus")
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "alerts.yml"), alertsYAML, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "alerts_test.yml"), alertsTestYAML, 0o644))

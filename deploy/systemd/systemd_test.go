@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/powtcp/powtcp/internal/needprog"
 )
 
 var (
@@ -37,13 +39,7 @@ const execStart = "ExecStart=/usr/local/bin/powtcp-server"
 // only warns about an unknown or malformed setting, so any line it prints
 // about the unit fails the test.
 func TestVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv(requireEnv) != "" {
-			t.Fatalf("no systemd-analyze on PATH, and %s is set: install it (apt-get install systemd; .ci/run does)", requireEnv)
-		}
-		t.Skipf("no systemd-analyze on PATH; install it (apt-get install systemd), or set %s to make this a failure", requireEnv)
-	}
+	analyze := needprog.Find(t, "systemd-analyze", requireEnv, "apt-get install systemd")
 	require.Equal(t, 1, strings.Count(unit, "\n"+execStart+"\n"), "the unit should have one %s line", execStart)
 	dir := t.TempDir()
 	rendered := strings.Replace(unit, execStart, "ExecStart=/bin/true", 1)
