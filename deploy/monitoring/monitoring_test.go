@@ -26,14 +26,11 @@ import (
 	"github.com/powtcp/powtcp/server/redisstore"
 )
 
-var (
-	//go:embed powtcp-dashboard.json
-	dashboardJSON []byte
-	//go:embed alerts.yml
-	alertsYAML []byte
-	//go:embed alerts_test.yml
-	alertsTestYAML []byte
-)
+// The rules' unit tests; the dashboard and the rules are the package's
+// Dashboard and Alerts.
+//
+//go:embed alerts_test.yml
+var alertsTestYAML []byte
 
 // requirePromtoolEnv makes a missing promtool a failure instead of a skip;
 // .ci/run sets it.
@@ -44,7 +41,7 @@ const requirePromtoolEnv = "POWTCP_REQUIRE_PROMTOOL"
 func TestPromtool(t *testing.T) {
 	promtool := needprog.Find(t, "promtool", requirePromtoolEnv, "apt-get install prometheus")
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "alerts.yml"), alertsYAML, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "alerts.yml"), Alerts, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "alerts_test.yml"), alertsTestYAML, 0o644))
 	for _, args := range [][]string{{"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -96,7 +93,7 @@ func alertRules(t *testing.T) []rule {
 			Rules []rule `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	require.NoError(t, yaml.Unmarshal(alertsYAML, &f))
+	require.NoError(t, yaml.Unmarshal(Alerts, &f))
 	var rules []rule
 	for _, g := range f.Groups {
 		rules = append(rules, g.Rules...)
@@ -120,7 +117,7 @@ func TestAlertsNameRealMetrics(t *testing.T) {
 // values the code registers, and every powtcp_ metric has a panel.
 func TestDashboardNamesRealMetrics(t *testing.T) {
 	var dash map[string]any
-	require.NoError(t, json.Unmarshal(dashboardJSON, &dash))
+	require.NoError(t, json.Unmarshal(Dashboard, &dash))
 	known := codeMetrics(t)
 
 	exprs := map[string]string{} // expression -> where
