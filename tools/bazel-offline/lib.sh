@@ -56,9 +56,10 @@ BUILDOZER_VERSION=v0.0.0-20250930140053-2eb4fccefb52
 GO_NET_VARS=(GOPROXY GOSUMDB GONOSUMDB GOPRIVATE GONOPROXY GOINSECURE)
 PROXY_VARS=(http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY)
 # Test settings passed through to Bazel too: POWTCP_REQUIRE_REDIS turns a
-# missing Redis server into a test failure (.bazelrc's --test_env forwards
-# it to the tests).
-TEST_VARS=(POWTCP_REQUIRE_REDIS POWTCP_REQUIRE_GATE_PEERS)
+# missing Redis server into a test failure, the others a missing gate peer,
+# promtool or systemd-analyze (.bazelrc's --test_env forwards them to the
+# tests).
+TEST_VARS=(POWTCP_REQUIRE_REDIS POWTCP_REQUIRE_GATE_PEERS POWTCP_REQUIRE_PROMTOOL POWTCP_REQUIRE_SYSTEMD_ANALYZE)
 
 # go_net_env: prints NAME=VALUE lines for the GO_NET_VARS that are set, in
 # the environment or else in Go's configuration (`go env`, which also sees
