@@ -85,6 +85,9 @@ type config struct {
 
 	Goals   *report.Goals // the targets the report is judged by; nil: not judged
 	JSON    string        // write the report here too
+	Plot    string        // draw the run's timeline here as SVG; "": none
+	// timeline records the run second by second (set by loadtest).
+	timeline *timeline
 	Timeout time.Duration // limit of the whole run
 	NoFile  uint64        // raise RLIMIT_NOFILE to this; 0 leaves it
 	Verbose bool
@@ -154,6 +157,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.BaselineTimeout, "baseline-timeout", time.Minute, "limit of each baseline measurement")
 	fs.BoolVar(&c.Summarize, "summarize", false, "print medians, minima and maxima over the -json reports named as arguments, per kind of run")
 	fs.StringVar(&c.JSON, "json", "", "also write the report as JSON to this file")
+	fs.StringVar(&c.Plot, "plot", "", "draw the run second by second (honest served and p99, refusals, attackers' connections, difficulty, handshakes) as SVG to this file")
 	targets := fs.String("targets", "", "JSON file of the pass/fail targets (default: "+report.GoalsFile+" in this directory or a parent)")
 	fs.DurationVar(&c.Timeout, "timeout", 20*time.Minute, "limit of the whole run")
 	fs.Uint64Var(&c.NoFile, "nofile", 1<<20, "raise RLIMIT_NOFILE (soft and hard) to this; 0 leaves it")

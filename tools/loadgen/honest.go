@@ -51,6 +51,7 @@ func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d
 				if ctx.Err() != nil {
 					return // cut short by the run's end, not the server
 				}
+				cfg.timeline.session(res.Total, err == nil)
 				mu.Lock()
 				sessions++
 				if err != nil {

@@ -133,9 +133,13 @@ func TestRunMixed(t *testing.T) {
 	cfg := smokeConfig(startServer(t), allScenarios...)
 	cfg.Duration = 3 * time.Second
 	cfg.JSON = filepath.Join(t.TempDir(), "report.json")
+	cfg.Plot = filepath.Join(t.TempDir(), "run.svg")
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), cfg, zap.NewNop(), &out))
 	assert.Contains(t, out.String(), "HONEST CLIENTS")
+	svg, err := os.ReadFile(cfg.Plot)
+	require.NoError(t, err, "-plot drew the run")
+	assert.Contains(t, string(svg), "<svg")
 	assert.Contains(t, out.String(), "wrong answers accepted")
 
 	b, err := os.ReadFile(cfg.JSON)
@@ -150,6 +154,12 @@ func TestRunMixed(t *testing.T) {
 		scSlowloris: {"held"}, scGarbage: kindNames(garbageKinds), scWrongWork: kindNames(wrongKinds), scStorm: {"read-close"},
 		scReplay: {"redeem"}, scInflate: {"window"}, scRedial: {"redial"}, scSolve: {"solve"},
 	})
+	phases := map[string]int{}
+	for _, p := range rep.Timeline {
+		phases[p.Phase] += p.Served
+	}
+	assert.Positive(t, phases["unloaded"], "the timeline has the unloaded phase's sessions: %v", rep.Timeline)
+	assert.Positive(t, phases["attack"], "and the attack's")
 }
 
 func kindNames(kinds []kindSpec) []string {

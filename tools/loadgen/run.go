@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/tools/loadgen/plot"
 	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
 
@@ -40,11 +42,29 @@ func run(ctx context.Context, cfg config, log *zap.Logger, stdout io.Writer) err
 				err = fmt.Errorf("-json: %w", werr)
 			}
 		}
+		if cfg.Plot != "" && len(rep.Timeline) > 0 {
+			if perr := writePlot(cfg.Plot, strings.Join(cfg.Scenarios, ","), rep.Timeline); perr != nil && err == nil {
+				err = fmt.Errorf("-plot: %w", perr)
+			}
+		}
 		if n := rep.WrongAccepted(); n > 0 && err == nil {
 			err = fmt.Errorf("the server accepted %d wrong answers", n)
 		}
 	}
 	return err
+}
+
+// writePlot draws the timeline to path as SVG (package plot).
+func writePlot(path, title string, pts []report.Point) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := plot.SVG(f, title, pts); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // raiseNoFile sets RLIMIT_NOFILE to n, or as high as allowed. Processes
@@ -114,6 +134,12 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 		box.expired = exp
 	}
 
+	tl := newTimeline(t.metricsURL)
+	cfg.timeline = tl
+	tctx, stopTimeline := context.WithCancel(ctx)
+	var twg sync.WaitGroup
+	twg.Go(func() { tl.loop(tctx) })
+	defer func() { stopTimeline(); twg.Wait() }()
 	log.Info("unloaded phase", zap.Duration("duration", cfg.Unloaded), zap.Int("clients", cfg.Honest))
 	rep.Unloaded = honestPhase(ctx, cfg, t.addr, honestIPs, cfg.Unloaded, smp, rep)
 	if err := errors.Join(ctx.Err(), t.check()); err != nil {
@@ -129,7 +155,17 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 		heldAtRamp = a.held.Load()
 	}
 	log.Info("attack phase", zap.Duration("duration", cfg.Duration), zap.Int64("held", heldAtRamp))
+	tl.setPhase("attack", func() int64 {
+		var n int64
+		for _, a := range attacks {
+			n += a.conns.Load()
+		}
+		return n
+	})
 	rep.Attack = honestPhase(ctx, cfg, t.addr, honestIPs, cfg.Duration, smp, rep)
+	stopTimeline()
+	twg.Wait()
+	rep.Timeline = tl.recorded()
 	rep.Attack.RampRSS = rep.Attack.Start.RSS
 	rep.Attack.HeldAtRamp = heldAtRamp
 	stopAttackers()

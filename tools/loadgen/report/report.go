@@ -33,6 +33,9 @@ type Report struct {
 	Attackers map[string]AttackStats `json:"attackers,omitempty"`
 	Baseline  *BaselineReport        `json:"baseline,omitempty"`
 	Targets   []Target               `json:"targets"`
+	// Timeline is the run second by second, from the unloaded phase's
+	// start to the attack phase's end.
+	Timeline []Point `json:"timeline,omitempty"`
 
 	IdleCPURate float64 `json:"idle_cpu_rate"` // server CPU seconds per second with nothing to do
 }
