@@ -18,6 +18,7 @@ import (
 	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
+	"github.com/powtcp/powtcp/server/redisstore"
 )
 
 // config is everything main needs, from flags and environment variables.
@@ -34,8 +35,9 @@ type config struct {
 	ProxyProtocol   bool           // read the client's address from a PROXY protocol header
 	TrustedProxies  []netip.Prefix // peers whose header is required and believed
 	ProxyTimeout    time.Duration  // deadline of the header
-	SpentStore      string         // "memory", or a redis://, rediss:// or unix:// URL
+	SpentStore      string         // "memory", or a redis://, rediss://, unix:// or redis+sentinel:// URL
 	StoreTimeout    time.Duration  // deadline of each call to a shared store
+	WaitReplicas    int            // replicas that must hold a claim before it is served (WAIT)
 	Server          powserver.Config
 	// Gate relays proven connections to Gate.Upstream when it is set,
 	// instead of serving quotes.
@@ -97,8 +99,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"proxy-protocol", "POWTCP_PROXY_PROTOCOL", "take the client's address from a PROXY protocol (v1 or v2) header sent by a -trusted-proxies peer", (*boolValue)(&c.ProxyProtocol), ""},
 		{"trusted-proxies", "POWTCP_TRUSTED_PROXIES", "comma-separated CIDRs of the load balancers that send PROXY headers: required from them, refused from anyone else", (*prefixList)(&c.TrustedProxies), ""},
 		{"proxy-header-timeout", "POWTCP_PROXY_HEADER_TIMEOUT", "deadline of a PROXY protocol header", (*durationValue)(&c.ProxyTimeout), ""},
-		{"spent-store", "POWTCP_SPENT_STORE", "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)", (*stringValue)(&c.SpentStore), ""},
+		{"spent-store", "POWTCP_SPENT_STORE", "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas), or redis+sentinel://[[user]:password@]host:port[,host:port...]/master[/db] (the primary of a Sentinel set, followed through failovers)", (*stringValue)(&c.SpentStore), ""},
 		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", "deadline of each call to a shared spent store; past it the redemption is refused (busy)", (*durationValue)(&c.StoreTimeout), ""},
+		{"spent-store-wait-replicas", "POWTCP_SPENT_STORE_WAIT_REPLICAS", "replicas of the shared spent store that must hold a claim (WAIT) before the redemption is served, else it is refused (busy); 0: do not wait, a failover may lose the last claims", (*intValue)(&c.WaitReplicas), ""},
 		{"upstream", "POWTCP_UPSTREAM", "be a gate: relay every connection whose proof checked out to this host:port (SSH, a database, ...) instead of serving quotes", (*stringValue)(&c.Gate.Upstream), ""},
 		{"upstream-name", "POWTCP_UPSTREAM_NAME", "what the PROCEED line tells clients the upstream is (one word)", (*stringValue)(&c.Gate.Name), ""},
 		{"upstream-dial-timeout", "POWTCP_UPSTREAM_DIAL_TIMEOUT", "deadline of the upstream's dial; past it the client is told ERROR upstream", (*durationValue)(&c.Gate.DialTimeout), ""},
@@ -211,8 +214,18 @@ func (c config) validate(settings []setting) error {
 	switch {
 	case c.SpentStore == "memory":
 	case strings.HasPrefix(c.SpentStore, "redis://"), strings.HasPrefix(c.SpentStore, "rediss://"), strings.HasPrefix(c.SpentStore, "unix://"):
+	case strings.HasPrefix(c.SpentStore, redisstore.SentinelScheme):
+		if _, err := redisstore.ParseSentinelURL(c.SpentStore); err != nil {
+			errs = append(errs, fmt.Errorf("-spent-store (a %s URL): %w", redisstore.SentinelScheme, err))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("-spent-store %q: want memory, or a redis://, rediss:// or unix:// URL", c.SpentStore))
+		errs = append(errs, fmt.Errorf("-spent-store %q: want memory, or a redis://, rediss://, unix:// or %s URL", c.SpentStore, redisstore.SentinelScheme))
+	}
+	switch {
+	case c.WaitReplicas < 0:
+		errs = append(errs, fmt.Errorf("-spent-store-wait-replicas %d: want 0 or more", c.WaitReplicas))
+	case c.WaitReplicas > 0 && c.SpentStore == "memory":
+		errs = append(errs, errors.New("-spent-store-wait-replicas needs a shared -spent-store"))
 	}
 	if c.StoreTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("-spent-store-timeout %v: want a positive duration", c.StoreTimeout))

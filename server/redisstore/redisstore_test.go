@@ -141,3 +141,20 @@ func TestSpendConcurrent(t *testing.T) {
 	assert.Equal(t, len(cs), ok)
 	assert.Equal(t, len(cs), replayed)
 }
+
+// With WaitReplicas a claim that no replica acknowledges is refused
+// (fail closed), yet kept: the same stamp again is a replay.
+func TestSpendWaitReplicasUnreplicated(t *testing.T) {
+	srv := redistest.Start(t)
+	s, _, err := New(context.Background(), Config{URL: srv.URL, WaitReplicas: 1, TTL: time.Minute, Timeout: 200 * time.Millisecond}, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	c := newMinter(t).Challenge(0, "r")
+	until := time.Now().Add(time.Minute)
+	err = s.Spend(c, "o", until)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorContains(t, err, "unreplicated: 0 of 1 replicas")
+	assert.ErrorIs(t, s.Spend(c, "o", until), hashcash.ErrReplayed)
+	_, _, err = New(context.Background(), Config{URL: srv.URL, WaitReplicas: -1}, nil)
+	assert.ErrorContains(t, err, "WaitReplicas -1")
+}
