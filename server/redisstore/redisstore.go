@@ -224,7 +224,8 @@ func (s *Store) Spend(key, owner string, until time.Time) error {
 // acknowledged in time.
 var errUnreplicated = errors.New("unreplicated")
 
-// spendWait runs the script and WAIT in one pipeline, so one round trip:
+// spendWait runs the script and WAIT in one pipeline, so one round trip
+// on one connection (WAIT waits for the writes of its own connection):
 // EVALSHA, and EVAL when the server does not have the script yet (a
 // primary promoted by a failover, whose script cache starts empty). A
 // claim made but not acknowledged by WaitReplicas replicas is refused

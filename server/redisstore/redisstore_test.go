@@ -146,7 +146,9 @@ func TestSpendConcurrent(t *testing.T) {
 // (fail closed), yet kept: the same stamp again is a replay.
 func TestSpendWaitReplicasUnreplicated(t *testing.T) {
 	srv := redistest.Start(t)
-	s, _, err := New(context.Background(), Config{URL: srv.URL, WaitReplicas: 1, TTL: time.Minute, Timeout: 200 * time.Millisecond}, nil)
+	// WAIT's own timeout (half the call's) is checked on the server's clock
+	// ticks, 100ms apart by default: a generous deadline.
+	s, _, err := New(context.Background(), Config{URL: srv.URL, WaitReplicas: 1, TTL: time.Minute, Timeout: time.Second}, nil)
 	require.NoError(t, err)
 	defer s.Close()
 	c := newMinter(t).Challenge(0, "r")
@@ -157,4 +159,81 @@ func TestSpendWaitReplicasUnreplicated(t *testing.T) {
 	assert.ErrorIs(t, s.Spend(c, "o", until), hashcash.ErrReplayed)
 	_, _, err = New(context.Background(), Config{URL: srv.URL, WaitReplicas: -1}, nil)
 	assert.ErrorContains(t, err, "WaitReplicas -1")
+}
+
+// A Sentinel set survives the loss of its primary: killed by PID, the
+// redemptions fail closed while the Sentinels fail over (refused, never
+// served unrecorded), are served again by the promoted replica within a
+// bound, and no stamp served before or during the failover is served
+// again after it. Every claim waits for one replica (WaitReplicas), so the
+// replica promoted, the one with the most data, holds every claim served;
+// the second replica gives the new primary one to WAIT for.
+func TestSentinelFailover(t *testing.T) {
+	set := redistest.StartSentinelSet(t, 2)
+	s, warn, err := New(context.Background(), Config{URL: set.URL, WaitReplicas: 1, TTL: time.Minute, Timeout: 500 * time.Millisecond}, nil)
+	require.NoError(t, err)
+	assert.Empty(t, warn)
+	defer s.Close()
+	require.NoError(t, s.Ping(context.Background()))
+	m := newMinter(t)
+	until := time.Now().Add(time.Minute)
+	var served []string
+	spend := func() error {
+		c := m.Challenge(0, "r")
+		err := s.Spend(c, "o", until)
+		if err == nil {
+			served = append(served, c)
+		}
+		return err
+	}
+	for range 20 {
+		require.NoError(t, spend())
+	}
+
+	killed := set.KillPrimary(t)
+	killedAt := time.Now()
+	var refused int
+	var firstRefusal, lastRefusal error
+	var lastRefusalAt time.Duration
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	bound := time.NewTimer(30 * time.Second)
+	defer bound.Stop()
+	for {
+		err := spend()
+		if err == nil && refused > 0 {
+			break
+		}
+		switch {
+		case err == nil:
+			t.Fatalf("a redemption was served %v after the primary was killed, before any failure", time.Since(killedAt))
+		case errors.Is(err, ErrUnavailable):
+			if refused == 0 {
+				firstRefusal = err
+			}
+			lastRefusal, lastRefusalAt = err, time.Since(killedAt)
+			refused++
+		default:
+			t.Fatalf("during the failover: %v", err)
+		}
+		select {
+		case <-tick.C:
+		case <-bound.C:
+			t.Log(set.Logs())
+			t.Fatalf("not served again within 30s of the kill (%d refused, the last: %v; Sentinel down-after %v; the Sentinels' primary: %s)",
+				refused, lastRefusal, redistest.DownAfter, set.Primary(t).Addr)
+		}
+	}
+	recovered := time.Since(killedAt)
+	t.Logf("primary %s killed: %d redemptions refused (the first: %v; the last ended %v after the kill), served again %v after the kill by %s",
+		killed.Addr, refused, firstRefusal, lastRefusalAt.Round(time.Millisecond), recovered.Round(time.Millisecond), set.Primary(t).Addr)
+	assert.NotEqual(t, killed.Addr, set.Primary(t).Addr)
+	require.NoError(t, s.Ping(context.Background()), "/readyz is ready again")
+
+	for range 20 {
+		require.NoError(t, spend())
+	}
+	for _, c := range served {
+		assert.ErrorIs(t, s.Spend(c, "o", until), hashcash.ErrReplayed, "served before, during or after the failover: a replay now")
+	}
 }
