@@ -18,6 +18,18 @@
 // carried out when a stalled server resumes, as any write that timed out
 // may: that client's retry of the same stamp is then "replayed", and it
 // solves a new challenge.
+//
+// A redis+sentinel:// URL (ParseSentinelURL) names the primary of a
+// Sentinel set: go-redis' failover client asks the Sentinels for it and
+// follows their failovers, with the same deadlines, so while the primary
+// is gone redemptions are refused, and served again once a replica is
+// promoted. Replication is asynchronous: a claim the primary answered
+// before a replica had it is lost if that primary dies and that replica
+// is promoted, and the stamp can be redeemed once more. Config.WaitReplicas
+// narrows this: each claim is followed by WAIT in the same round trip, and
+// is served only once that many replicas hold it (Sentinel promotes the
+// replica with the most data); a claim not acknowledged in time is refused.
+// docs/spent-store.md has the details and the costs.
 package redisstore
 
 import (

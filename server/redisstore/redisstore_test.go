@@ -14,7 +14,7 @@ import (
 	"github.com/powtcp/powtcp/internal/redistest"
 )
 
-func newMinter(t *testing.T) *hashcash.Minter {
+func newMinter(t testing.TB) *hashcash.Minter {
 	t.Helper()
 	m, err := hashcash.NewMinter(hashcash.MinterConfig{Key: []byte("0123456789abcdef"), TTL: time.Minute})
 	require.NoError(t, err)
@@ -235,5 +235,40 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	for _, c := range served {
 		assert.ErrorIs(t, s.Spend(c, "o", until), hashcash.ErrReplayed, "served before, during or after the failover: a replay now")
+	}
+}
+
+// BenchmarkSpend is one redemption's Spend, one after another, on a
+// primary with one replica on loopback: through a plain client, through
+// the Sentinels' failover client, and the latter waiting for the replica
+// (WaitReplicas 1). Each op is one claim of a fresh challenge.
+func BenchmarkSpend(b *testing.B) {
+	set := redistest.StartSentinelSet(b, 1)
+	m := newMinter(b)
+	until := time.Now().Add(time.Hour)
+	for _, bc := range []struct {
+		name string
+		url  string
+		wait int
+	}{
+		{"node", set.Nodes[0].URL, 0},
+		{"sentinel", set.URL, 0},
+		{"sentinel-wait1", set.URL, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, _, err := New(context.Background(), Config{URL: bc.url, WaitReplicas: bc.wait, TTL: time.Hour, Timeout: time.Second}, nil)
+			require.NoError(b, err)
+			defer s.Close()
+			cs := make([]string, b.N)
+			for i := range cs {
+				cs[i] = m.Challenge(0, "r")
+			}
+			b.ResetTimer()
+			for _, c := range cs {
+				if err := s.Spend(c, "o", until); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
