@@ -1,6 +1,7 @@
 // Package redistest starts a real Valkey or Redis server for tests: on a
 // unix socket in the test's temporary directory (no TCP port to pick), with
-// no persistence, stopped by PID at cleanup.
+// no persistence, stopped by PID at cleanup; or a Sentinel set on TCP on
+// 127.0.0.1 (StartSentinelSet), to kill its primary.
 //
 // A machine without valkey-server or redis-server on PATH skips the test
 // with a message, unless POWTCP_REQUIRE_REDIS is set (CI sets it), which
