@@ -190,22 +190,28 @@ func TestSharedSpentStore(t *testing.T) {
 	require.NoError(t, err, "served again once the store is back")
 }
 
-// redeem answers a fresh challenge of s with stamp (solved for another).
+// redeem answers a fresh challenge of s with stamp (solved for another),
+// or, when stamp is "", with a solution of that challenge.
 func redeem(t *testing.T, s *serverProc, stamp string) error {
 	c := dial(t, s.addr, "")
 	defer c.Close()
-	c.challenge(t)
+	ch := c.challenge(t)
+	if stamp == "" {
+		stamp = solve(t, ch.Prefix)
+	}
 	_, err := c.answer(t, stamp)
 	return err
 }
 
 // TestSentinelSpentStore: the server on a Sentinel set's primary
-// (redis+sentinel://, waiting for one replica per claim) answers busy and
-// is not ready once the primary is killed, is ready and serves again after
+// (redis+sentinel://, waiting for one replica per claim) is not ready and
+// answers busy once the primary is killed, is ready and serves again after
 // the failover, and a stamp it served before is a replay after.
 func TestSentinelSpentStore(t *testing.T) {
 	set := redistest.StartSentinelSet(t, 2)
-	s := startServer(t, "-spent-store", set.URL, "-spent-store-wait-replicas", "1", "-spent-store-timeout", "1s", "-admin-addr", "127.0.0.1:0")
+	// A deadline well under the failover's second or so, so that the
+	// calls made right after the kill end before a replica is promoted.
+	s := startServer(t, "-spent-store", set.URL, "-spent-store-wait-replicas", "1", "-spent-store-timeout", "300ms", "-admin-addr", "127.0.0.1:0")
 	readyz := readyzURL(t, s)
 	assert.Equal(t, http.StatusOK, status(t, readyz))
 
@@ -217,17 +223,19 @@ func TestSentinelSpentStore(t *testing.T) {
 	c = dial(t, s.addr, "")
 	fresh := solve(t, c.challenge(t).Prefix)
 	killed := set.KillPrimary(t)
+	killedAt := time.Now()
+	assert.Equal(t, http.StatusServiceUnavailable, status(t, readyz), "not ready while there is no primary")
 	_, err = c.answer(t, fresh)
 	requireRefused(t, err, protocol.CodeBusy)
-	assert.Equal(t, http.StatusServiceUnavailable, status(t, readyz), "not ready while there is no primary")
 	require.Eventually(t, func() bool { return status(t, readyz) == http.StatusOK }, 30*time.Second, 10*time.Millisecond,
 		"ready again once a replica is promoted")
+	ready := time.Since(killedAt)
+	// Served once the other replica follows the new primary, for WAIT.
+	require.Eventually(t, func() bool { return redeem(t, s, "") == nil }, 30*time.Second, 10*time.Millisecond,
+		"served again after the failover")
+	t.Logf("primary %s killed: ready again after %v, serving after %v", killed.Addr, ready.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond))
 	assert.NotEqual(t, killed.Addr, set.Primary(t).Addr)
-
 	requireRefused(t, redeem(t, s, served), protocol.CodeReplayed)
-	c = dial(t, s.addr, "")
-	_, err = c.answer(t, solve(t, c.challenge(t).Prefix))
-	require.NoError(t, err, "served again after the failover")
 }
 
 // readyzURL is the /readyz of s, once its admin endpoint listens.
