@@ -107,6 +107,12 @@ func TestNewRefusesEviction(t *testing.T) {
 	assert.ErrorContains(t, err, "PING")
 	_, _, err = New(context.Background(), Config{URL: "redis://user:secret@127.0.0.1:1/0", Timeout: 10 * time.Millisecond}, nil)
 	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
+	_, _, err = New(context.Background(), Config{URL: "redis+sentinel://u:secret@127.0.0.1:1/m", Timeout: 10 * time.Millisecond}, nil)
+	assert.ErrorContains(t, err, "PING", "no Sentinel answers")
+	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
+	_, _, err = New(context.Background(), Config{URL: "redis+sentinel://u:secret@127.0.0.1:1"}, nil)
+	assert.ErrorContains(t, err, "no /master")
+	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
 }
 
 // Concurrent redemptions share round trips and each gets its own answer.
