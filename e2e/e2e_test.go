@@ -162,27 +162,18 @@ func TestSharedSpentStore(t *testing.T) {
 	a := startServer(t, shared...)
 	b := startServer(t, shared...)
 
-	redeem := func(s *serverProc, stamp string) error {
-		c := dial(t, s.addr, "")
-		defer c.Close()
-		c.challenge(t)
-		_, err := c.answer(t, stamp)
-		return err
-	}
 	first := dial(t, a.addr, "")
 	stamp := solve(t, first.challenge(t).Prefix)
 	_, err := first.answer(t, stamp)
 	require.NoError(t, err, "served at A")
-	requireRefused(t, redeem(b, stamp), protocol.CodeReplayed)
+	requireRefused(t, redeem(t, b, stamp), protocol.CodeReplayed)
 
 	a.signal(t, syscall.SIGTERM)
 	require.Equal(t, 0, a.wait(t))
 	a2 := startServer(t, shared...)
-	requireRefused(t, redeem(a2, stamp), protocol.CodeReplayed)
+	requireRefused(t, redeem(t, a2, stamp), protocol.CodeReplayed)
 
-	e, err := b.logs.WaitFor("admin listening", stopLimit)
-	require.NoError(t, err)
-	readyz := "http://" + e["addr"].(string) + "/readyz"
+	readyz := readyzURL(t, b)
 	assert.Equal(t, http.StatusOK, status(t, readyz))
 
 	c := dial(t, b.addr, "")
@@ -197,6 +188,62 @@ func TestSharedSpentStore(t *testing.T) {
 	c = dial(t, b.addr, "")
 	_, err = c.answer(t, solve(t, c.challenge(t).Prefix))
 	require.NoError(t, err, "served again once the store is back")
+}
+
+// redeem answers a fresh challenge of s with stamp (solved for another),
+// or, when stamp is "", with a solution of that challenge.
+func redeem(t *testing.T, s *serverProc, stamp string) error {
+	c := dial(t, s.addr, "")
+	defer c.Close()
+	ch := c.challenge(t)
+	if stamp == "" {
+		stamp = solve(t, ch.Prefix)
+	}
+	_, err := c.answer(t, stamp)
+	return err
+}
+
+// TestSentinelSpentStore: the server on a Sentinel set's primary
+// (redis+sentinel://, waiting for one replica per claim) is not ready and
+// answers busy once the primary is killed, is ready and serves again after
+// the failover, and a stamp it served before is a replay after.
+func TestSentinelSpentStore(t *testing.T) {
+	set := redistest.StartSentinelSet(t, 2)
+	// A deadline well under the failover's second or so, so that the
+	// calls made right after the kill end before a replica is promoted.
+	s := startServer(t, "-spent-store", set.URL, "-spent-store-wait-replicas", "1", "-spent-store-timeout", "300ms", "-admin-addr", "127.0.0.1:0")
+	readyz := readyzURL(t, s)
+	assert.Equal(t, http.StatusOK, status(t, readyz))
+
+	c := dial(t, s.addr, "")
+	served := solve(t, c.challenge(t).Prefix)
+	_, err := c.answer(t, served)
+	require.NoError(t, err)
+
+	c = dial(t, s.addr, "")
+	fresh := solve(t, c.challenge(t).Prefix)
+	killed := set.KillPrimary(t)
+	killedAt := time.Now()
+	assert.Equal(t, http.StatusServiceUnavailable, status(t, readyz), "not ready while there is no primary")
+	_, err = c.answer(t, fresh)
+	requireRefused(t, err, protocol.CodeBusy)
+	require.Eventually(t, func() bool { return status(t, readyz) == http.StatusOK }, 30*time.Second, 10*time.Millisecond,
+		"ready again once a replica is promoted")
+	ready := time.Since(killedAt)
+	// Served once the other replica follows the new primary, for WAIT.
+	require.Eventually(t, func() bool { return redeem(t, s, "") == nil }, 30*time.Second, 10*time.Millisecond,
+		"served again after the failover")
+	t.Logf("primary %s killed: ready again after %v, serving after %v", killed.Addr, ready.Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond))
+	assert.NotEqual(t, killed.Addr, set.Primary(t).Addr)
+	requireRefused(t, redeem(t, s, served), protocol.CodeReplayed)
+}
+
+// readyzURL is the /readyz of s, once its admin endpoint listens.
+func readyzURL(t *testing.T, s *serverProc) string {
+	t.Helper()
+	e, err := s.logs.WaitFor("admin listening", stopLimit)
+	require.NoError(t, err)
+	return "http://" + e["addr"].(string) + "/readyz"
 }
 
 // status returns the status code of an HTTP GET.

@@ -20,6 +20,7 @@ import (
 	"github.com/powtcp/powtcp/protocol"
 	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
+	"github.com/powtcp/powtcp/server/redisstore"
 )
 
 // config is everything main needs, from flags and environment variables.
@@ -37,8 +38,9 @@ type config struct {
 	ProxyProtocol   bool           // read the client's address from a PROXY protocol header
 	TrustedProxies  []netip.Prefix // peers whose header is required and believed
 	ProxyTimeout    time.Duration  // deadline of the header
-	SpentStore      string         // "memory", or a redis://, rediss:// or unix:// URL
+	SpentStore      string         // "memory", or a redis://, rediss://, unix:// or redis+sentinel:// URL
 	StoreTimeout    time.Duration  // deadline of each call to a shared store
+	WaitReplicas    int            // replicas that must hold a claim before it is served (WAIT)
 	Server          powserver.Config
 	// Gate relays proven connections to Gate.Upstream when it is set,
 	// instead of serving quotes.
@@ -107,8 +109,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.ProxyProtocol, "proxy-protocol", false, "take the client's address from a PROXY protocol (v1 or v2) header sent by a -trusted-proxies peer")
 	fs.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDRs of the load balancers that send PROXY headers: required from them, refused from anyone else")
 	fs.DurationVar(&c.ProxyTimeout, "proxy-header-timeout", c.ProxyTimeout, "deadline of a PROXY protocol header")
-	fs.StringVar(&c.SpentStore, "spent-store", c.SpentStore, "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas)")
+	fs.StringVar(&c.SpentStore, "spent-store", c.SpentStore, "where redeemed challenges are recorded: memory, or redis://[user:password@]host:port/db, rediss://... (TLS), unix:///path (Redis or Valkey, shared by replicas), or redis+sentinel://[[user]:password@]host:port[,host:port...]/master[/db] (the primary of a Sentinel set, followed through failovers)")
 	fs.DurationVar(&c.StoreTimeout, "spent-store-timeout", c.StoreTimeout, "deadline of each call to a shared spent store; past it the redemption is refused (busy)")
+	fs.IntVar(&c.WaitReplicas, "spent-store-wait-replicas", 0, "replicas of the shared spent store that must hold a claim (WAIT) before the redemption is served, else it is refused (busy); 0: do not wait, a failover may lose the last claims")
 	fs.Var((*prefixList)(&c.Server.AllowNetworks), "allow-networks", "comma-separated CIDRs whose clients pay the base difficulty only and are never evicted for a stranger (the PROXY header's address when -proxy-protocol)")
 	fs.StringVar(&c.AllowFile, "allow-networks-file", "", "file of further allow-listed CIDRs, one a line ('#' starts a comment); re-read on SIGHUP")
 	fs.BoolVar(&c.Server.AllowFree, "allow-free", false, "allow-listed clients solve a difficulty-0 challenge (no work)")
@@ -149,6 +152,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"proxy-header-timeout", "POWTCP_PROXY_HEADER_TIMEOUT", nil},
 		{"spent-store", "POWTCP_SPENT_STORE", nil},
 		{"spent-store-timeout", "POWTCP_SPENT_STORE_TIMEOUT", nil},
+		{"spent-store-wait-replicas", "POWTCP_SPENT_STORE_WAIT_REPLICAS", nil},
 		{"allow-networks", "POWTCP_ALLOW_NETWORKS", &s.AllowNetworks},
 		{"allow-networks-file", "POWTCP_ALLOW_NETWORKS_FILE", nil},
 		{"allow-free", "POWTCP_ALLOW_FREE", &s.AllowFree},
@@ -284,8 +288,18 @@ func (c config) validate(flags map[string]string) error {
 	switch {
 	case c.SpentStore == "memory":
 	case strings.HasPrefix(c.SpentStore, "redis://"), strings.HasPrefix(c.SpentStore, "rediss://"), strings.HasPrefix(c.SpentStore, "unix://"):
+	case strings.HasPrefix(c.SpentStore, redisstore.SentinelScheme):
+		if _, err := redisstore.ParseSentinelURL(c.SpentStore); err != nil {
+			errs = append(errs, fmt.Errorf("-spent-store (a %s URL): %w", redisstore.SentinelScheme, err))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("-spent-store %q: want memory, or a redis://, rediss:// or unix:// URL", c.SpentStore))
+		errs = append(errs, fmt.Errorf("-spent-store %q: want memory, or a redis://, rediss://, unix:// or %s URL", c.SpentStore, redisstore.SentinelScheme))
+	}
+	switch {
+	case c.WaitReplicas < 0:
+		errs = append(errs, fmt.Errorf("-spent-store-wait-replicas %d: want 0 or more", c.WaitReplicas))
+	case c.WaitReplicas > 0 && c.SpentStore == "memory":
+		errs = append(errs, errors.New("-spent-store-wait-replicas needs a shared -spent-store"))
 	}
 	if c.StoreTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("-spent-store-timeout %v: want a positive duration", c.StoreTimeout))

@@ -71,6 +71,12 @@ func TestParseConfigSources(t *testing.T) {
 		{"equix at difficulty 0", []string{"-alg", "equix", "-difficulty", "0"}, nil, func(t *testing.T, c config) {
 			assert.Equal(t, 0, c.Server.Difficulty, "a zero stays a zero")
 		}},
+		{"sentinel spent store, waiting for a replica", nil, map[string]string{
+			"POWTCP_SPENT_STORE": "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/powtcp/1", "POWTCP_SPENT_STORE_WAIT_REPLICAS": "1",
+		}, func(t *testing.T, c config) {
+			assert.Equal(t, "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/powtcp/1", c.SpentStore)
+			assert.Equal(t, 1, c.WaitReplicas)
+		}},
 		{"durations", []string{"-challenge-ttl", "10s", "-min-solve-window", "1s"}, nil, func(t *testing.T, c config) {
 			assert.Equal(t, 10*time.Second, c.Server.ChallengeTTL)
 		}},
@@ -124,6 +130,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"trusted peers without proxy", []string{"-trusted-proxies", "10.0.0.0/8"}, nil, "-trusted-proxies needs -proxy-protocol"},
 		{"bad cidr", []string{"-proxy-protocol", "-trusted-proxies", "10.0.0.0/33"}, nil, `"10.0.0.0/33": not a CIDR or an address`},
 		{"bad spent store", []string{"-spent-store", "memcached://x"}, nil, `-spent-store "memcached://x": want memory, or a redis://`},
+		{"bad sentinel store", []string{"-spent-store", "redis+sentinel://u:secret@h:1,h:1/m"}, nil, `-spent-store (a redis+sentinel:// URL): sentinel address "h:1" listed twice`},
+		{"negative wait replicas", []string{"-spent-store", "redis://h:1/0", "-spent-store-wait-replicas", "-1"}, nil, "-spent-store-wait-replicas -1: want 0 or more"},
+		{"wait replicas in memory", []string{"-spent-store-wait-replicas", "1"}, nil, "-spent-store-wait-replicas needs a shared -spent-store"},
 		{"stray argument", []string{"extra"}, nil, "unexpected arguments"},
 		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined"},
 	}

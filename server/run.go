@@ -107,7 +107,7 @@ func newServer(ctx context.Context, cfg config, log *zap.Logger, reg *prometheus
 	}
 	if cfg.SpentStore != "memory" {
 		store, warn, err := redisstore.New(ctx, redisstore.Config{
-			URL: cfg.SpentStore, Timeout: cfg.StoreTimeout, PerOwner: cfg.Server.ReplayShare(), TTL: cfg.Server.ChallengeTTL,
+			URL: cfg.SpentStore, Timeout: cfg.StoreTimeout, WaitReplicas: cfg.WaitReplicas, PerOwner: cfg.Server.ReplayShare(), TTL: cfg.Server.ChallengeTTL,
 		}, reg)
 		if err != nil {
 			return nil, closeStore, err

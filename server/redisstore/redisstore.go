@@ -18,6 +18,18 @@
 // carried out when a stalled server resumes, as any write that timed out
 // may: that client's retry of the same stamp is then "replayed", and it
 // solves a new challenge.
+//
+// A redis+sentinel:// URL (ParseSentinelURL) names the primary of a
+// Sentinel set: go-redis' failover client asks the Sentinels for it and
+// follows their failovers, with the same deadlines, so while the primary
+// is gone redemptions are refused, and served again once a replica is
+// promoted. Replication is asynchronous: a claim the primary answered
+// before a replica had it is lost if that primary dies and that replica
+// is promoted, and the stamp can be redeemed once more. Config.WaitReplicas
+// narrows this: each claim is followed by WAIT in the same round trip, and
+// is served only once that many replicas hold it (Sentinel promotes the
+// replica with the most data); a claim not acknowledged in time is refused.
+// docs/spent-store.md has the details and the costs.
 package redisstore
 
 import (
@@ -43,8 +55,18 @@ var ErrUnavailable = errors.New("spent store unavailable")
 // Config configures a Store.
 type Config struct {
 	// URL is redis://[user:password@]host:port/db, rediss://... for TLS,
-	// or unix:///path (go-redis's ParseURL).
+	// or unix:///path (go-redis's ParseURL): one server; or
+	// redis+sentinel://[[user]:password@]host:port[,host:port...]/master[/db]
+	// for the primary that these Sentinels monitor as master, followed
+	// through failovers (ParseSentinelURL).
 	URL string
+	// WaitReplicas, when positive, makes each claim wait (WAIT, in the same
+	// round trip) until that many replicas hold it, and refuses the
+	// redemption when fewer acknowledge it within half the Timeout: a
+	// redemption served is then one that a failover to any of those
+	// replicas keeps. 0 (the default) does not wait: asynchronous
+	// replication may lose the last claims if the primary dies.
+	WaitReplicas int
 	// Prefix starts every key, so that several services can share one
 	// server: "powtcp:" by default.
 	Prefix string
@@ -79,10 +101,6 @@ var _ hashcash.SpentStore = (*Store)(nil)
 // (an evicted key is a replay). warn says what could not be checked. reg,
 // when not nil, gets the store's metrics.
 func New(ctx context.Context, cfg Config, reg prometheus.Registerer) (s *Store, warn string, err error) {
-	opt, err := redis.ParseURL(cfg.URL)
-	if err != nil {
-		return nil, "", fmt.Errorf("spent store %q: %w", redact(cfg.URL), err)
-	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "powtcp:"
 	}
@@ -95,12 +113,16 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer) (s *Store, 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
-	opt.PoolSize, opt.PoolTimeout = cfg.PoolSize, cfg.Timeout
-	opt.MaxRetries = -1 // a retry would only make a slow store slower; the client retries
+	if cfg.WaitReplicas < 0 {
+		return nil, "", fmt.Errorf("spent store: WaitReplicas %d: want 0 or more", cfg.WaitReplicas)
+	}
+	client, err := newClient(cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("spent store %q: %w", redact(cfg.URL), err)
+	}
 	s = &Store{
 		cfg:    cfg,
-		client: redis.NewClient(opt),
+		client: client,
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "powtcp_spent_store_seconds",
 			Help:    "Latency of the shared spent store's calls, one per redeemed challenge.",
@@ -108,7 +130,7 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer) (s *Store, 
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "powtcp_spent_store_errors_total",
-			Help: "Calls to the shared spent store that failed, by kind: timeout, unreachable, other. Each refused a redemption with busy.",
+			Help: "Calls to the shared spent store that failed, by kind: timeout, unreachable, unreplicated (fewer replicas than -spent-store-wait-replicas acknowledged the claim), other. Each refused a redemption with busy.",
 		}, []string{"kind"}),
 	}
 	if reg != nil {
@@ -130,6 +152,31 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer) (s *Store, 
 			redact(cfg.URL), policy["maxmemory-policy"])
 	}
 	return s, warn, nil
+}
+
+// newClient makes the client of cfg.URL: a failover client that follows
+// the Sentinels' primary for a redis+sentinel:// URL, a plain one
+// otherwise. Either has the deadline of cfg.Timeout on every dial, read
+// and write, and never retries.
+func newClient(cfg Config) (*redis.Client, error) {
+	if strings.HasPrefix(cfg.URL, SentinelScheme) {
+		opt, err := ParseSentinelURL(cfg.URL)
+		if err != nil {
+			return nil, err
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
+		opt.PoolSize, opt.PoolTimeout = cfg.PoolSize, cfg.Timeout
+		opt.MaxRetries = -1
+		return redis.NewFailoverClient(opt), nil
+	}
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
+	opt.PoolSize, opt.PoolTimeout = cfg.PoolSize, cfg.Timeout
+	opt.MaxRetries = -1 // a retry would only make a slow store slower; the client retries
+	return redis.NewClient(opt), nil
 }
 
 // spendScript is Spend in one round trip and one atomic step: the owner's
@@ -166,8 +213,14 @@ func (s *Store) Spend(key, owner string, until time.Time) error {
 	defer cancel()
 	start := time.Now()
 	defer func() { s.latency.Observe(time.Since(start).Seconds()) }()
-	r, err := spendScript.Run(ctx, s.client, []string{claim, s.cfg.Prefix + "owner:" + owner},
-		until.UnixMilli(), s.cfg.PerOwner, s.cfg.TTL.Milliseconds()).Int()
+	keys := []string{claim, s.cfg.Prefix + "owner:" + owner}
+	args := []any{until.UnixMilli(), s.cfg.PerOwner, s.cfg.TTL.Milliseconds()}
+	var r int
+	if s.cfg.WaitReplicas > 0 {
+		r, err = s.spendWait(ctx, keys, args)
+	} else {
+		r, err = spendScript.Run(ctx, s.client, keys, args...).Int()
+	}
 	switch {
 	case err != nil:
 		return s.fail(err)
@@ -177,6 +230,51 @@ func (s *Store) Spend(key, owner string, until time.Time) error {
 		return hashcash.ErrOverShare
 	}
 	return nil
+}
+
+// errUnreplicated is a claim that fewer replicas than WaitReplicas
+// acknowledged in time.
+var errUnreplicated = errors.New("unreplicated")
+
+// spendWait runs the script and WAIT in one pipeline, so one round trip
+// on one connection (WAIT waits for the writes of its own connection):
+// EVALSHA, and EVAL when the server does not have the script yet (a
+// primary promoted by a failover, whose script cache starts empty). A
+// claim made but not acknowledged by WaitReplicas replicas is refused
+// with errUnreplicated; it stays on the primary, so the client's retry of
+// the same stamp is a replay there.
+func (s *Store) spendWait(ctx context.Context, keys []string, args []any) (int, error) {
+	wait := max(s.cfg.Timeout/2, time.Millisecond)
+	for _, eval := range []bool{false, true} {
+		pipe := s.client.Pipeline()
+		var r *redis.Cmd
+		if eval {
+			r = spendScript.Eval(ctx, pipe, keys, args...)
+		} else {
+			r = spendScript.EvalSha(ctx, pipe, keys, args...)
+		}
+		acked := pipe.Do(ctx, "wait", s.cfg.WaitReplicas, wait.Milliseconds())
+		_, _ = pipe.Exec(ctx) // each command's error is read below
+		n, err := r.Int()
+		if !eval && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n != 0 {
+			return n, nil // nothing written: replayed or over the share
+		}
+		got, err := acked.Int64()
+		if err != nil {
+			return 0, err
+		}
+		if got < int64(s.cfg.WaitReplicas) {
+			return 0, fmt.Errorf("%w: %d of %d replicas acknowledged the claim", errUnreplicated, got, s.cfg.WaitReplicas)
+		}
+		return 0, nil
+	}
+	panic("unreachable")
 }
 
 // claimKey is the store key of a challenge: the prefix and its rand field.
@@ -194,6 +292,8 @@ func (s *Store) fail(err error) error {
 	var ne interface{ Timeout() bool }
 	var oe *net.OpError
 	switch {
+	case errors.Is(err, errUnreplicated):
+		kind = "unreplicated"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		kind = "timeout"
 	case errors.As(err, &oe) && oe.Op == "dial", errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),

@@ -14,7 +14,7 @@ import (
 	"github.com/powtcp/powtcp/internal/redistest"
 )
 
-func newMinter(t *testing.T) *hashcash.Minter {
+func newMinter(t testing.TB) *hashcash.Minter {
 	t.Helper()
 	m, err := hashcash.NewMinter(hashcash.MinterConfig{Key: []byte("0123456789abcdef"), TTL: time.Minute})
 	require.NoError(t, err)
@@ -107,6 +107,12 @@ func TestNewRefusesEviction(t *testing.T) {
 	assert.ErrorContains(t, err, "PING")
 	_, _, err = New(context.Background(), Config{URL: "redis://user:secret@127.0.0.1:1/0", Timeout: 10 * time.Millisecond}, nil)
 	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
+	_, _, err = New(context.Background(), Config{URL: "redis+sentinel://u:secret@127.0.0.1:1/m", Timeout: 10 * time.Millisecond}, nil)
+	assert.ErrorContains(t, err, "PING", "no Sentinel answers")
+	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
+	_, _, err = New(context.Background(), Config{URL: "redis+sentinel://u:secret@127.0.0.1:1"}, nil)
+	assert.ErrorContains(t, err, "no /master")
+	assert.NotContains(t, err.Error(), "secret", "the password is not printed")
 }
 
 // Concurrent redemptions share round trips and each gets its own answer.
@@ -140,4 +146,135 @@ func TestSpendConcurrent(t *testing.T) {
 	}
 	assert.Equal(t, len(cs), ok)
 	assert.Equal(t, len(cs), replayed)
+}
+
+// With WaitReplicas a claim that no replica acknowledges is refused
+// (fail closed), yet kept: the same stamp again is a replay.
+func TestSpendWaitReplicasUnreplicated(t *testing.T) {
+	srv := redistest.Start(t)
+	// WAIT's own timeout (half the call's) is checked on the server's clock
+	// ticks, 100ms apart by default: a generous deadline.
+	s, _, err := New(context.Background(), Config{URL: srv.URL, WaitReplicas: 1, TTL: time.Minute, Timeout: time.Second}, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	c := newMinter(t).Challenge(0, "r")
+	until := time.Now().Add(time.Minute)
+	err = s.Spend(c, "o", until)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorContains(t, err, "unreplicated: 0 of 1 replicas")
+	assert.ErrorIs(t, s.Spend(c, "o", until), hashcash.ErrReplayed)
+	_, _, err = New(context.Background(), Config{URL: srv.URL, WaitReplicas: -1}, nil)
+	assert.ErrorContains(t, err, "WaitReplicas -1")
+}
+
+// A Sentinel set survives the loss of its primary: killed by PID, the
+// redemptions fail closed while the Sentinels fail over (refused, never
+// served unrecorded), are served again by the promoted replica within a
+// bound, and no stamp served before or during the failover is served
+// again after it. Every claim waits for one replica (WaitReplicas), so the
+// replica promoted, the one with the most data, holds every claim served;
+// the second replica gives the new primary one to WAIT for.
+func TestSentinelFailover(t *testing.T) {
+	set := redistest.StartSentinelSet(t, 2)
+	s, warn, err := New(context.Background(), Config{URL: set.URL, WaitReplicas: 1, TTL: time.Minute, Timeout: 500 * time.Millisecond}, nil)
+	require.NoError(t, err)
+	assert.Empty(t, warn)
+	defer s.Close()
+	require.NoError(t, s.Ping(context.Background()))
+	m := newMinter(t)
+	until := time.Now().Add(time.Minute)
+	var served []string
+	spend := func() error {
+		c := m.Challenge(0, "r")
+		err := s.Spend(c, "o", until)
+		if err == nil {
+			served = append(served, c)
+		}
+		return err
+	}
+	for range 20 {
+		require.NoError(t, spend())
+	}
+
+	killed := set.KillPrimary(t)
+	killedAt := time.Now()
+	var refused int
+	var firstRefusal, lastRefusal error
+	var lastRefusalAt time.Duration
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	bound := time.NewTimer(30 * time.Second)
+	defer bound.Stop()
+	for {
+		err := spend()
+		if err == nil && refused > 0 {
+			break
+		}
+		switch {
+		case err == nil:
+			t.Fatalf("a redemption was served %v after the primary was killed, before any failure", time.Since(killedAt))
+		case errors.Is(err, ErrUnavailable):
+			if refused == 0 {
+				firstRefusal = err
+			}
+			lastRefusal, lastRefusalAt = err, time.Since(killedAt)
+			refused++
+		default:
+			t.Fatalf("during the failover: %v", err)
+		}
+		select {
+		case <-tick.C:
+		case <-bound.C:
+			t.Log(set.Logs())
+			t.Fatalf("not served again within 30s of the kill (%d refused, the last: %v; Sentinel down-after %v; the Sentinels' primary: %s)",
+				refused, lastRefusal, redistest.DownAfter, set.Primary(t).Addr)
+		}
+	}
+	recovered := time.Since(killedAt)
+	t.Logf("primary %s killed: %d redemptions refused (the first: %v; the last ended %v after the kill), served again %v after the kill by %s",
+		killed.Addr, refused, firstRefusal, lastRefusalAt.Round(time.Millisecond), recovered.Round(time.Millisecond), set.Primary(t).Addr)
+	assert.NotEqual(t, killed.Addr, set.Primary(t).Addr)
+	require.NoError(t, s.Ping(context.Background()), "/readyz is ready again")
+
+	for range 20 {
+		require.NoError(t, spend())
+	}
+	for _, c := range served {
+		assert.ErrorIs(t, s.Spend(c, "o", until), hashcash.ErrReplayed, "served before, during or after the failover: a replay now")
+	}
+}
+
+// BenchmarkSpend is one redemption's Spend, one after another, on a
+// primary with one replica on loopback: through a plain client, through
+// the Sentinels' failover client, and the latter waiting for the replica
+// (WaitReplicas 1). Each op is one claim of a fresh challenge.
+func BenchmarkSpend(b *testing.B) {
+	set := redistest.StartSentinelSet(b, 1)
+	m := newMinter(b)
+	until := time.Now().Add(time.Hour)
+	for _, bc := range []struct {
+		name string
+		url  string
+		wait int
+	}{
+		{"node", set.Nodes[0].URL, 0},
+		{"sentinel", set.URL, 0},
+		{"sentinel-wait1", set.URL, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, _, err := New(context.Background(), Config{URL: bc.url, WaitReplicas: bc.wait, TTL: time.Hour, Timeout: time.Second}, nil)
+			require.NoError(b, err)
+			defer s.Close()
+			cs := make([]string, b.N)
+			for i := range cs {
+				cs[i] = m.Challenge(0, "r")
+			}
+			b.ResetTimer()
+			for _, c := range cs {
+				if err := s.Spend(c, "o", until); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -50,12 +50,13 @@ O=$ROOT$OFF   # host path of the chroot's /opt/powtcp-bazel
 # depend on; python3-minimal: make_go_sdk.py; hashcash: interop test; git:
 # deploy/workspace_status.sh, so --config=release stamps real labels;
 # valkey-server: the shared spent store's tests (internal/redistest);
+# valkey-sentinel: its failover test (redistest.StartSentinelSet);
 # valkey-tools (valkey-cli), openssh-server and openssh-client: the real
 # programs the gate's end-to-end tests run through it (e2e/gate_test.go);
 # prometheus (promtool): the alerting rules' tests (deploy/monitoring);
 # systemd (systemd-analyze): the unit's test (deploy/systemd).
 PACKAGES=(bazel-bootstrap bazel-rules-shell gcc libc6-dev python3-minimal ca-certificates hashcash git valkey-server
-  valkey-tools openssh-server openssh-client prometheus systemd)
+  valkey-sentinel valkey-tools openssh-server openssh-client prometheus systemd)
 
 # --- Go modules, fetched in the background while the chroot is made ----------
 # A private module cache outside the chroot; -modcacherw so it can be deleted.
