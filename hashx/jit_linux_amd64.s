@@ -1,0 +1,16 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func callJIT(code uintptr, r *[8]uint64)
+//
+// The generated code (compile_amd64.go) takes the register file in DI,
+// uses no stack beyond its return address and clobbers AX, CX, DX and
+// R8-R15. ABI0 lets an assembly function clobber every general register
+// but SP and BP; the ABI wrapper that calls it from Go code restores R14
+// (g) and R15 afterwards.
+TEXT ·callJIT(SB), NOSPLIT, $0-16
+	MOVQ code+0(FP), AX
+	MOVQ r+8(FP), DI
+	CALL AX
+	RET

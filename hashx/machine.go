@@ -1,0 +1,191 @@
+package hashx
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// A Machine runs one HashX function at a time, compiled to machine code
+// where the platform allows it and interpreted otherwise. Load a function
+// into it, then call Hash or Hash64 as on the HashX; Load again to switch
+// to another function, which reuses the Machine's code memory. Solvers
+// keep one Machine each.
+//
+// The zero Machine is ready to use. A Machine may be used by several
+// goroutines at once for Hash and Hash64, but not while one of them runs
+// Load or Close; it must not be copied after its first Load.
+type Machine struct {
+	// Interpret, set before Load, makes the Machine interpret the program
+	// even where it could compile it (for comparisons, or to avoid
+	// executable memory).
+	Interpret bool
+
+	h        *HashX
+	code     *codeMemory // nil until the first compiled Load, and after Close
+	compiled bool        // h's program is in code
+	mem      memory      // nil: the system's (sysMemory); tests substitute
+}
+
+// codeSize is the size of a Machine's code mapping: maxCodeSize rounded up
+// to 16 KiB pages (four of 4 KiB).
+const codeSize = 16 << 10
+
+// memory is what a Machine needs of the system: mappings of n bytes made
+// read-write, whose protection then switches between writable (read-write)
+// and executable (read-execute), never both.
+type memory interface {
+	alloc(n int) ([]byte, error)
+	writable(b []byte) error
+	executable(b []byte) error
+	free(b []byte) error
+}
+
+// codeMemory is a Machine's mapping, in its own heap object so that a
+// cleanup can release it when the Machine is dropped without Close.
+type codeMemory struct {
+	buf     []byte
+	mem     memory
+	cleanup runtime.Cleanup
+}
+
+// mapping is what the cleanup releases.
+type mapping struct {
+	buf []byte
+	mem memory
+}
+
+func (mp mapping) release() { _ = mp.mem.free(mp.buf) }
+
+// jitWorks reports, once per process, whether this build compiles and the
+// system gives executable memory.
+var jitWorks = sync.OnceValue(func() bool { return probe(sysMemory{}) })
+
+// Compiled reports whether Machines compile programs to machine code on
+// this system: the build has a compiler for the platform (linux/amd64,
+// without the purego tag) and the system grants executable memory (it
+// may refuse: SELinux's deny_execmem, systemd's MemoryDenyWriteExecute,
+// a seccomp filter). It is found out once, on the first call. Where it is
+// false, Machines interpret.
+func Compiled() bool { return jitBuilt && jitWorks() }
+
+// Engine names what runs programs on this system by default: "compiled"
+// (x86-64 machine code) or "interpreted"; see Compiled.
+func Engine() string {
+	if Compiled() {
+		return "compiled"
+	}
+	return "interpreted"
+}
+
+// probe compiles an empty program into memory from mem and runs it on a
+// register file, which must come back unchanged.
+func probe(mem memory) bool {
+	if !jitBuilt {
+		return false
+	}
+	var m Machine
+	m.mem = mem
+	h := &HashX{}
+	if !m.compile(h) {
+		return false
+	}
+	defer m.Close()
+	r := [8]uint64{1, 2, 3, 4, 5, 6, 7, 8}
+	callJIT(m.entry(), &r)
+	return r == [8]uint64{1, 2, 3, 4, 5, 6, 7, 8}
+}
+
+// Load makes h the function m computes, compiling its program into m's
+// code memory unless m.Interpret is set or Compiled is false. Should the
+// system refuse the memory at this point, m interprets h.
+func (m *Machine) Load(h *HashX) {
+	m.h = h
+	m.compiled = false
+	if m.Interpret || !Compiled() {
+		return
+	}
+	m.compiled = m.compile(h)
+}
+
+// Engine names what runs the loaded program: "compiled" or "interpreted".
+func (m *Machine) Engine() string {
+	if m.compiled {
+		return "compiled"
+	}
+	return "interpreted"
+}
+
+// compile writes h's program to m's mapping (made on first use, and made
+// writable for the write only) and reports whether it is there, executable.
+func (m *Machine) compile(h *HashX) bool {
+	mem := m.mem
+	if mem == nil {
+		mem = sysMemory{}
+	}
+	if m.code == nil {
+		buf, err := mem.alloc(codeSize)
+		if err != nil {
+			return false
+		}
+		c := &codeMemory{buf: buf, mem: mem}
+		c.cleanup = runtime.AddCleanup(c, mapping.release, mapping{buf, mem})
+		m.code = c
+	} else if err := mem.writable(m.code.buf); err != nil {
+		m.Close()
+		return false
+	}
+	n := compileTo(&h.prog, m.code.buf)
+	if err := mem.executable(m.code.buf); err != nil {
+		m.Close()
+		return false
+	}
+	return n > 0
+}
+
+// entry is the address of the compiled program.
+func (m *Machine) entry() uintptr { return uintptr(unsafe.Pointer(&m.code.buf[0])) }
+
+// Close releases m's code memory; m interprets until the next Load, which
+// maps new memory. It is never necessary (a dropped Machine's memory is
+// released after a garbage collection) but frees the memory sooner.
+func (m *Machine) Close() error {
+	m.compiled = false
+	c := m.code
+	if c == nil {
+		return nil
+	}
+	m.code = nil
+	c.cleanup.Stop()
+	return c.mem.free(c.buf)
+}
+
+// run computes the final register state for input with the compiled
+// program: as HashX.run, but the program runs as machine code.
+//
+//go:norace
+func (m *Machine) run(input uint64, r *[8]uint64) {
+	siphash24CtrState512(&m.h.keys, input, r)
+	callJIT(m.entry(), r)
+	m.h.finish(r)
+}
+
+// Hash is the loaded function's Hash.
+func (m *Machine) Hash(input uint64) [32]byte {
+	if !m.compiled {
+		return m.h.Hash(input)
+	}
+	var r [8]uint64
+	m.run(input, &r)
+	return digest(&r)
+}
+
+// Hash64 is the loaded function's Hash64.
+func (m *Machine) Hash64(input uint64) uint64 {
+	if !m.compiled {
+		return m.h.Hash64(input)
+	}
+	var r [8]uint64
+	m.run(input, &r)
+	return r[0] ^ r[4]
+}

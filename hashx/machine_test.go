@@ -1,0 +1,248 @@
+package hashx
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// compiledMachine is a Machine with h loaded; the test fails if this
+// system should compile and the Machine does not.
+func compiledMachine(t testing.TB, h *HashX) *Machine {
+	t.Helper()
+	m := new(Machine)
+	t.Cleanup(func() { m.Close() })
+	m.Load(h)
+	if got := m.Engine(); got != Engine() {
+		t.Fatalf("Machine.Engine() = %q, package Engine() = %q", got, Engine())
+	}
+	return m
+}
+
+// TestEngine: on linux/amd64 without the purego tag, the compiler runs
+// (CI machines grant executable memory); elsewhere the interpreter.
+func TestEngine(t *testing.T) {
+	t.Logf("engine: %s", Engine())
+	if Compiled() != jitBuilt {
+		t.Errorf("Compiled() = %v with jitBuilt %v: the system refused executable memory?", Compiled(), jitBuilt)
+	}
+	m := Machine{Interpret: true}
+	m.Load(mustNew(t, []byte("This is a test\x00")))
+	if m.Engine() != "interpreted" {
+		t.Errorf("Machine{Interpret: true}.Engine() = %q", m.Engine())
+	}
+}
+
+func TestMachineVectors(t *testing.T) {
+	for _, v := range referenceVectors {
+		m := compiledMachine(t, mustNew(t, []byte(v.seed)))
+		for i, want := range v.hashes {
+			input := referenceInputs[i]
+			got := m.Hash(input)
+			if hex.EncodeToString(got[:]) != want {
+				t.Errorf("seed %q: Hash(%d) = %x, want %s", v.seed, input, got, want)
+			}
+			if got, want := m.Hash64(input), binary.LittleEndian.Uint64(got[:]); got != want {
+				t.Errorf("seed %q: Hash64(%d) = %#x, want %#x", v.seed, input, got, want)
+			}
+		}
+	}
+	for _, v := range originalVectors {
+		m := compiledMachine(t, mustNew(t, []byte(v.seed)))
+		for _, vec := range v.vecs {
+			got := m.Hash(vec.input)
+			if hex.EncodeToString(got[:]) != vec.hash {
+				t.Errorf("seed %q: Hash(%d) = %x, want %s", v.seed, vec.input, got, vec.hash)
+			}
+		}
+	}
+}
+
+// agreementDigest loads the 4-byte seeds 0..n-1 into one reused Machine
+// and checks its Hash64 against the interpreter's for each of inputs; it
+// returns the SHA-256 of all the values (and of "FAIL" for rejected seeds).
+func agreementDigest(t *testing.T, n int, inputs []uint64) string {
+	var m Machine
+	defer m.Close()
+	d := sha256.New()
+	var line [8]byte
+	for s := range uint32(n) {
+		h, err := New(binary.LittleEndian.AppendUint32(nil, s))
+		if errors.Is(err, ErrProgram) {
+			d.Write([]byte("FAIL"))
+			continue
+		}
+		m.Load(h)
+		for _, in := range inputs {
+			x := in ^ uint64(s)*0x9e3779b97f4a7c15
+			got, want := m.Hash64(x), h.Hash64(x)
+			if got != want {
+				t.Fatalf("seed %d input %#x: %s Hash64 %#x, interpreted %#x", s, x, m.Engine(), got, want)
+			}
+			binary.LittleEndian.PutUint64(line[:], got)
+			d.Write(line[:])
+		}
+	}
+	return hex.EncodeToString(d.Sum(nil))
+}
+
+// TestCompiledAgrees: compiled and interpreted hashes are equal for
+// 100,000 programs (the 4-byte seeds 0..99,999) at four inputs each, and
+// their digest is the interpreter's (recorded with -tags purego).
+func TestCompiledAgrees(t *testing.T) {
+	n := 100000
+	if testing.Short() {
+		n = 5000
+	}
+	inputs := []uint64{0, 1, 0x5555aaaa5555aaaa, ^uint64(0)}
+	got := agreementDigest(t, n, inputs)
+	if n == 100000 {
+		const want = "f4dbc74615de60691df58848cac056a6ea22e0e196ea2e7bef47da2d335df8a6"
+		if got != want {
+			t.Errorf("digest = %s, want %s", got, want)
+		}
+	}
+}
+
+// refusing is memory whose executable step fails, as under SELinux's
+// deny_execmem or MemoryDenyWriteExecute; allocs counts live mappings.
+type refusing struct {
+	sys    sysMemory
+	allocs *int
+}
+
+func (r refusing) alloc(n int) ([]byte, error) {
+	b, err := r.sys.alloc(n)
+	if err == nil {
+		*r.allocs++
+	}
+	return b, err
+}
+func (r refusing) writable(b []byte) error { return r.sys.writable(b) }
+func (r refusing) executable([]byte) error { return errors.New("mprotect: permission denied") }
+func (r refusing) free(b []byte) error {
+	*r.allocs--
+	return r.sys.free(b)
+}
+
+// TestFallback: where executable memory is refused, the probe reports it
+// (and releases its mapping) and a Machine interprets, with the same
+// results.
+func TestFallback(t *testing.T) {
+	live := 0
+	mem := refusing{allocs: &live}
+	if probe(mem) {
+		t.Error("probe with refused PROT_EXEC = true")
+	}
+	h := mustNew(t, []byte("This is a test\x00"))
+	m := Machine{mem: mem}
+	m.Load(h)
+	if m.Engine() != "interpreted" {
+		t.Errorf("Engine() = %q with PROT_EXEC refused", m.Engine())
+	}
+	if got, want := m.Hash(123456), h.Hash(123456); got != want {
+		t.Errorf("Hash = %x, want %x", got, want)
+	}
+	if live != 0 {
+		t.Errorf("%d mappings left", live)
+	}
+	if err := m.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMachineReuse: a Machine reloaded with other programs, closed and
+// loaded again keeps computing the loaded function.
+func TestMachineReuse(t *testing.T) {
+	var m Machine
+	defer m.Close()
+	for i, seed := range benchSeeds[:8] {
+		h := mustNew(t, seed)
+		m.Load(h)
+		if i == 4 {
+			m.Close()
+			if m.Engine() != "interpreted" {
+				t.Error("Engine after Close not interpreted")
+			}
+			if got, want := m.Hash64(7), h.Hash64(7); got != want {
+				t.Errorf("after Close: Hash64 = %#x, want %#x", got, want)
+			}
+			m.Load(h)
+		}
+		if got, want := m.Hash64(uint64(i)), h.Hash64(uint64(i)); got != want {
+			t.Errorf("seed %x: Hash64 = %#x, want %#x", seed, got, want)
+		}
+	}
+}
+
+func TestMachineNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	m := compiledMachine(t, mustNew(t, []byte("This is a test\x00")))
+	var in uint64
+	if a := testing.AllocsPerRun(1000, func() { in++; _ = m.Hash64(in) }); a != 0 {
+		t.Errorf("Hash64: %v allocations per call", a)
+	}
+	if a := testing.AllocsPerRun(1000, func() { in++; _ = m.Hash(in) }); a != 0 {
+		t.Errorf("Hash: %v allocations per call", a)
+	}
+	h2 := mustNew(t, benchSeeds[1])
+	if a := testing.AllocsPerRun(100, func() { m.Load(h2) }); a != 0 {
+		t.Errorf("Load: %v allocations per reload", a)
+	}
+}
+
+// TestMachineGCStress hashes on several goroutines sharing Machines while
+// others force collections and stack growth, so that the generated code
+// runs under signals, preemption requests and stop-the-world pauses; run
+// with -race too.
+func TestMachineGCStress(t *testing.T) {
+	h := mustNew(t, []byte("Lorem ipsum dolor sit amet\x00"))
+	m := compiledMachine(t, h)
+	const inputs = 3000
+	want := make([]uint64, inputs)
+	for i := range want {
+		want[i] = h.Hash64(uint64(i))
+	}
+	stop := make(chan struct{})
+	var gc sync.WaitGroup
+	gc.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range inputs {
+				j := (i + g*101) % inputs
+				if got := deep(m, uint64(j), 8+g*4); got != want[j] {
+					t.Errorf("goroutine %d: Hash64(%d) = %#x, want %#x", g, j, got, want[j])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	gc.Wait()
+}
+
+// deep calls m.Hash64 under depth frames, to move the goroutine's stack.
+func deep(m *Machine, input uint64, depth int) uint64 {
+	var pad [64]byte
+	if depth > 0 {
+		return deep(m, input, depth-1) + uint64(pad[depth%64])
+	}
+	return m.Hash64(input)
+}
