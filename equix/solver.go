@@ -35,22 +35,48 @@ func (s *Solver) solve(h hasher, dst []Solution) []Solution {
 	return s.round3(dst)
 }
 
+// batchHasher is a hasher that computes runs of indices at once:
+// *hashx.Machine, whose compiled code hashes a run per call.
+type batchHasher interface {
+	Hash64s(start uint64, out []uint64)
+}
+
+// hashBatch is how many values hashAll asks a batchHasher for at once.
+const hashBatch = 256
+
 // hashAll is round 0: every index's value, by its low 8 bits.
 //
 //go:norace
 func (s *Solver) hashAll(h hasher) {
 	s.count1 = [numCoarse]uint16{}
-	for i := range indexSpace {
-		v := h.Hash64(uint64(i))
-		b := v & coarseMask
-		n := s.count1[b]
-		if n >= coarseItems {
-			continue
+	bh, ok := h.(batchHasher)
+	if !ok {
+		for i := range indexSpace {
+			s.file1(i, h.Hash64(uint64(i)))
 		}
-		s.count1[b] = n + 1
-		s.idx1[b][n] = uint16(i)
-		s.shared[b][n] = v >> coarseBits
+		return
 	}
+	var vs [hashBatch]uint64
+	for i := 0; i < indexSpace; i += hashBatch {
+		bh.Hash64s(uint64(i), vs[:])
+		for j, v := range vs {
+			s.file1(i+j, v)
+		}
+	}
+}
+
+// file1 files index i's value v in its coarse bucket, unless that is full.
+//
+//go:norace
+func (s *Solver) file1(i int, v uint64) {
+	b := v & coarseMask
+	n := s.count1[b]
+	if n >= coarseItems {
+		return
+	}
+	s.count1[b] = n + 1
+	s.idx1[b][n] = uint16(i)
+	s.shared[b][n] = v >> coarseBits
 }
 
 // carry is what the low 8 bits of two values from buckets b and -b carry

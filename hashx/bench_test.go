@@ -123,3 +123,22 @@ func BenchmarkLoad(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkMachineHash64s is Hash64s in Equi-X's runs of 256, per hash.
+func BenchmarkMachineHash64s(b *testing.B) {
+	h, err := New([]byte("This is a test\x00"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m Machine
+	defer m.Close()
+	m.Load(h)
+	var out [256]uint64
+	var in uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Hash64s(in, out[:])
+		in += uint64(len(out))
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(out)), "ns/hash")
+}

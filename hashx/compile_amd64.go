@@ -2,13 +2,21 @@ package hashx
 
 import "math/bits"
 
-// The x86-64 code generator. A compiled program is one function with no
-// stack frame and no calls: it loads HashX's eight registers from the
-// register file whose address is in RDI into R8..R15 (HashX's r0..r7),
-// runs the program's instructions one machine instruction (two or three
-// for the high multiplications) each, stores the registers back and
-// returns. Besides R8..R15 it uses only RAX and RDX (the high
-// multiplications' operands and results) and RCX:
+// The x86-64 code generator. It writes two functions for a HashX function,
+// neither with a stack frame or calls; both keep HashX's registers r0..r7
+// in R8..R15 and run the program one machine instruction (three for a
+// high multiplication, six for a branch) per HashX instruction:
+//
+//   - the batch function (at offset 0) computes Hash64 for the inputs
+//     RBX, RBX+1, ... up to RSI (exclusive; at least one), storing the
+//     values at RDI, RDI+8, ...: the SipHash expansion of the input, the
+//     program and the finalisation are all generated code, with the keys
+//     as immediates;
+//   - the register-file function runs the program alone on the eight
+//     registers at RDI (loaded, then stored back), for Hash.
+//
+// Besides R8..R15 (and RBX, RSI, RDI in the batch function) the code uses
+// RAX and RDX (the high multiplications' operands and results) and RCX:
 //
 //   - EDX holds the low 32 bits of the latest high multiplication, the
 //     value a branch tests (0 before the first one, as in the interpreter);
@@ -18,18 +26,29 @@ import "math/bits"
 // The encodings follow the Intel 64 and IA-32 Architectures Software
 // Developer's Manual, volume 2 (REX prefixes, ModRM and SIB bytes).
 
-// maxCodeSize bounds a compiled program: a prologue and an epilogue of
-// eight 4-byte moves each (and 5 more bytes), and at most 19 bytes for each
-// of the at most programSize instructions (a branch).
-const maxCodeSize = 8*4 + 4 + programSize*19 + 8*4 + 1
-
-// REX prefixes (0100WRXB) for 64-bit operands.
+// x86-64 general registers by encoding number; HashX's ri is R8+i.
 const (
-	rexWB  = 0x49 // ModRM.rm is R8..R15
-	rexWR  = 0x4c // ModRM.reg is R8..R15
-	rexWRB = 0x4d // both
-	rexAll = 0x4f // reg, SIB index and SIB base all R8..R15
+	rAX = 0
+	rCX = 1
+	rDX = 2
+	rBX = 3
+	rSI = 6
+	rDI = 7
+	r8  = 8
 )
+
+// Bounds of the two functions' code: a prologue, at most 19 bytes for
+// each of the at most programSize instructions (a branch) and an epilogue.
+const (
+	maxProgramCode = programSize * 19
+	maxFileCode    = 8*4 + 4 + maxProgramCode + 8*4 + 1
+	maxBatchCode   = 4*10 + 12*14*4 + 32 + maxProgramCode + 4*13 + 2*14*4 + 32
+	batchAlign     = 64 // the register-file function starts on a cache line
+	maxCodeSize    = (maxBatchCode+batchAlign-1)&^(batchAlign-1) + maxFileCode
+)
+
+// The mapping holds the largest code (a compile-time check).
+const _ = uint(codeSize - maxCodeSize)
 
 // emitter appends machine code to a fixed buffer: the mapping itself.
 type emitter struct {
@@ -52,59 +71,81 @@ func (e *emitter) u32(v uint32) {
 	e.n += 4
 }
 
+func (e *emitter) u64(v uint64) {
+	e.u32(uint32(v))
+	e.u32(uint32(v >> 32))
+}
+
+// rex is the REX prefix for 64-bit operands with reg in ModRM.reg (or SIB
+// index: x) and rm in ModRM.rm (or SIB base).
+func rex(reg, x, rm int) byte { return byte(0x48 | reg>>3<<2 | x>>3<<1 | rm>>3) }
+
 // modRM is a register-direct ModRM byte.
-func modRM(reg, rm uint64) byte { return byte(0xc0 | (reg&7)<<3 | rm&7) }
-
-// loadRegs is MOV R8+i, [RDI+8i] for each register.
-func (e *emitter) loadRegs() {
-	for i := range uint64(8) {
-		e.byte3(rexWR, 0x8b, byte(0x47|i<<3))
-		e.byte1(byte(8 * i))
-	}
-}
-
-// storeRegs is MOV [RDI+8i], R8+i for each register.
-func (e *emitter) storeRegs() {
-	for i := range uint64(8) {
-		e.byte3(rexWR, 0x89, byte(0x47|i<<3))
-		e.byte1(byte(8 * i))
-	}
-}
+func modRM(reg, rm int) byte { return byte(0xc0 | (reg&7)<<3 | rm&7) }
 
 // regReg is one of the "op r/m64, r64" instructions (ADD 01, SUB 29, XOR
-// 31) with dst in r/m and src in reg.
-func (e *emitter) regReg(opcode byte, dst, src uint64) {
-	e.byte3(rexWRB, opcode, modRM(src, dst))
+// 31, MOV 89, CMP 39) with dst in r/m and src in reg.
+func (e *emitter) regReg(opcode byte, dst, src int) {
+	e.byte3(rex(src, 0, dst), opcode, modRM(src, dst))
+}
+
+// group1 is ADD (ext 0), XOR (ext 6) and the other 81 /ext instructions:
+// dst with a sign-extended 32-bit constant.
+func (e *emitter) group1(ext, dst int, c uint32) {
+	e.byte3(rex(0, 0, dst), 0x81, modRM(ext, dst))
+	e.u32(c)
+}
+
+// rotate is ROL (ext 0) or ROR (ext 1) of dst by n.
+func (e *emitter) rotate(ext, dst int, n uint64) {
+	e.byte3(rex(0, 0, dst), 0xc1, modRM(ext, dst))
+	e.byte1(byte(n))
+}
+
+// movImm is MOV dst, imm64.
+func (e *emitter) movImm(dst int, v uint64) {
+	e.byte1(rex(0, 0, dst))
+	e.byte1(0xb8 | byte(dst&7))
+	e.u64(v)
+}
+
+// regFile is MOV between R8+i and [RDI+8i] for each register: load
+// (opcode 8B) or store (89).
+func (e *emitter) regFile(opcode byte) {
+	for i := range 8 {
+		e.byte3(rex(r8+i, 0, rDI), opcode, byte(0x47|i<<3))
+		e.byte1(byte(8 * i))
+	}
+}
+
+// clearFlags zeroes EDX (the latest high multiplication) and ECX (no
+// branch taken yet): XOR EDX, EDX; XOR ECX, ECX.
+func (e *emitter) clearFlags() {
+	e.byte3(0x31, 0xd2, 0x31)
+	e.byte1(0xc9)
 }
 
 // mulHigh is MOV RAX, dst; MUL or IMUL src (ext 4 or 5: RDX:RAX =
 // RAX*src); MOV dst, RDX.
-func (e *emitter) mulHigh(ext, dst, src uint64) {
-	e.byte3(rexWR, 0x89, modRM(dst, 0))
-	e.byte3(rexWB, 0xf7, modRM(ext, src))
-	e.byte3(rexWB, 0x89, modRM(2, dst))
+func (e *emitter) mulHigh(ext, dst, src int) {
+	e.regReg(0x89, rAX, dst)
+	e.byte3(rex(0, 0, src), 0xf7, modRM(ext, src))
+	e.regReg(0x89, dst, rDX)
 }
 
 // addShifted is LEA dst, [dst+src<<shift]. R13 as a SIB base needs a
 // displacement (mod 01, disp8 0); HashX never makes r5 ADD_RS's
 // destination, so the generator's programs never pay for it.
-func (e *emitter) addShifted(dst, src, shift uint64) {
-	sib := byte(shift<<6 | (src&7)<<3 | dst&7)
+func (e *emitter) addShifted(dst, src int, shift uint64) {
+	sib := byte(shift<<6) | byte(src&7)<<3 | byte(dst&7)
 	if dst&7 == 5 {
-		e.byte3(rexAll, 0x8d, byte(0x44|(dst&7)<<3))
+		e.byte3(rex(dst, src, dst), 0x8d, byte(0x44|(dst&7)<<3))
 		e.byte1(sib)
 		e.byte1(0)
 		return
 	}
-	e.byte3(rexAll, 0x8d, byte(0x04|(dst&7)<<3))
+	e.byte3(rex(dst, src, dst), 0x8d, byte(0x04|(dst&7)<<3))
 	e.byte1(sib)
-}
-
-// immediate is ADD (ext 0) or XOR (ext 6) of dst with a sign-extended
-// 32-bit constant.
-func (e *emitter) immediate(ext, dst uint64, c uint32) {
-	e.byte3(rexWB, 0x81, modRM(ext, dst))
-	e.u32(c)
 }
 
 // branch tests the latest high multiplication's low half (EDX), unless a
@@ -121,33 +162,121 @@ func (e *emitter) branch(mask uint32, target int) {
 	e.u32(uint32(int32(target - (e.n + 4))))
 }
 
-// compileAMD64 writes p's machine code to buf (at least maxCodeSize bytes)
-// and returns its length, or 0 if p holds an instruction it cannot encode
-// (none that generate makes).
-func compileAMD64(p *program, buf []byte) int {
+// sipRound is a SipRound on registers a, b, c, d.
+func (e *emitter) sipRound(a, b, c, d int) {
+	const add, xor, rol = 0x01, 0x31, 0
+	e.regReg(add, a, b)
+	e.regReg(add, c, d)
+	e.rotate(rol, b, 13)
+	e.rotate(rol, d, 16)
+	e.regReg(xor, b, a)
+	e.regReg(xor, d, c)
+	e.rotate(rol, a, 32)
+	e.regReg(add, c, b)
+	e.regReg(add, a, d)
+	e.rotate(rol, b, 17)
+	e.rotate(rol, d, 21)
+	e.regReg(xor, b, c)
+	e.regReg(xor, d, a)
+	e.rotate(rol, c, 32)
+}
+
+// sipRounds is n SipRounds on the four registers from a.
+func (e *emitter) sipRounds(n, a int) {
+	for range n {
+		e.sipRound(a, a+1, a+2, a+3)
+	}
+}
+
+// expand is siphash24CtrState512 of the input in RBX under k, into R8..R15.
+func (e *emitter) expand(k *sipState) {
+	const xor = 0x31
+	e.movImm(r8, k.v0)
+	e.movImm(r8+1, k.v1^0xee)
+	e.movImm(r8+2, k.v2)
+	e.movImm(r8+3, k.v3)
+	e.regReg(xor, r8+3, rBX)
+	e.sipRounds(2, r8)
+	e.regReg(xor, r8, rBX)
+	e.group1(6, r8+2, 0xee)
+	e.sipRounds(4, r8)
+	for i := range 4 {
+		e.regReg(0x89, r8+4+i, r8+i) // r[4+i] = v_i, then continue there
+	}
+	e.group1(6, r8+5, 0xdd)
+	e.sipRounds(4, r8+4)
+}
+
+// finish is HashX.finish on R8..R15, then RAX = r0^r4.
+func (e *emitter) finish(k *sipState) {
+	const add, xor, mov = 0x01, 0x31, 0x89
+	for i, v := range [4]uint64{k.v0, k.v1, k.v2, k.v3} {
+		e.movImm(rAX, v)
+		e.regReg(add, [4]int{r8, r8 + 1, r8 + 6, r8 + 7}[i], rAX)
+	}
+	e.sipRound(r8, r8+1, r8+2, r8+3)
+	e.sipRound(r8+4, r8+5, r8+6, r8+7)
+	e.regReg(mov, rAX, r8)
+	e.regReg(xor, rAX, r8+4)
+}
+
+// compileAMD64 writes the machine code of a HashX function (its keys and
+// program) to buf (at least maxCodeSize bytes) and returns the register
+// file function's offset, or 0 if the program holds an instruction it
+// cannot encode (none that generate makes).
+func compileAMD64(keys *sipState, p *program, buf []byte) int {
 	e := emitter{b: buf[:maxCodeSize]}
-	var at [programSize + 1]int // code offset of each instruction
-	e.loadRegs()
-	e.byte3(0x31, 0xd2, 0x31) // XOR EDX, EDX; XOR ECX, ECX
-	e.byte1(0xc9)
+	// The batch function.
+	loop := e.n
+	e.expand(keys)
+	e.clearFlags()
+	if !e.program(p) {
+		return 0
+	}
+	e.finish(keys)
+	e.byte3(0x48, 0x89, 0x07) // MOV [RDI], RAX
+	e.byte3(0x48, 0x83, 0xc7) // ADD RDI, 8
+	e.byte1(8)
+	e.byte3(0x48, 0xff, 0xc3) // INC RBX
+	e.regReg(0x39, rBX, rSI)  // CMP RBX, RSI
+	e.byte1(0x0f)             // JNE loop
+	e.byte1(0x85)
+	e.u32(uint32(int32(loop - (e.n + 4))))
+	e.byte1(0xc3) // RET
+	// The register-file function.
+	for e.n%batchAlign != 0 {
+		e.byte1(0xcc) // INT3 padding
+	}
+	file := e.n
+	e.regFile(0x8b)
+	e.clearFlags()
+	if !e.program(p) {
+		return 0
+	}
+	e.regFile(0x89)
+	e.byte1(0xc3)
+	return file
+}
+
+// program emits p's instructions.
+func (e *emitter) program(p *program) bool {
+	var at [programSize]int // code offset of each instruction
 	for i, in := range p.code[:p.n] {
 		at[i] = e.n
 		if !e.instr(in, i, &at) {
-			return 0
+			return false
 		}
 	}
-	e.storeRegs()
-	e.byte1(0xc3) // RET
-	return e.n
+	return true
 }
 
 // instr emits decoded instruction i; at holds the offsets of the
 // instructions up to it, the only ones a branch goes back to.
-func (e *emitter) instr(in instr, i int, at *[programSize + 1]int) bool {
-	d, s := in.ctl>>8&7, in.ctl>>16&7
+func (e *emitter) instr(in instr, i int, at *[programSize]int) bool {
+	d, s := r8+int(in.ctl>>8&7), r8+int(in.ctl>>16&7)
 	switch in.ctl & 0xff {
 	case kindMul:
-		e.byte3(rexWRB, 0x0f, 0xaf) // IMUL dst, src
+		e.byte3(rex(d, 0, s), 0x0f, 0xaf) // IMUL dst, src
 		e.byte1(modRM(d, s))
 	case kindUMulH:
 		e.mulHigh(4, d, s)
@@ -168,18 +297,18 @@ func (e *emitter) instr(in instr, i int, at *[programSize + 1]int) bool {
 
 // alu recognises which HashX instruction an interpreter ALU form came
 // from (see instr) and emits it.
-func (e *emitter) alu(in instr, d, s uint64) bool {
+func (e *emitter) alu(in instr, d, s int) bool {
 	rot := in.ctl >> 24 & 63
+	simm := uint64(int64(int32(in.c))) == in.c
 	switch {
 	case in.k == 0 && in.c == 0: // ROR_C
-		e.byte3(rexWB, 0xc1, modRM(1, d))
-		e.byte1(byte(rot))
+		e.rotate(1, d, rot)
 	case rot != 0:
 		return false
-	case in.k == 0 && uint64(int64(int32(in.c))) == in.c && in.xor == 0: // ADD_C
-		e.immediate(0, d, uint32(in.c))
-	case in.k == 0 && uint64(int64(int32(in.c))) == in.c && in.xor == ^uint64(0): // XOR_C
-		e.immediate(6, d, uint32(in.c))
+	case in.k == 0 && simm && in.xor == 0: // ADD_C
+		e.group1(0, d, uint32(in.c))
+	case in.k == 0 && simm && in.xor == ^uint64(0): // XOR_C
+		e.group1(6, d, uint32(in.c))
 	case in.c != 0:
 		return false
 	case in.k == ^uint64(0) && in.xor == 0: // SUB_R

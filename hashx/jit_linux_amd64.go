@@ -7,13 +7,19 @@ import "syscall"
 // jitBuilt: this build has a code generator and an entry stub.
 const jitBuilt = true
 
-// compileTo writes p's machine code to buf; see compileAMD64.
-func compileTo(p *program, buf []byte) int { return compileAMD64(p, buf) }
+// compileTo writes h's machine code to buf; see compileAMD64.
+func compileTo(h *HashX, buf []byte) int { return compileAMD64(&h.keys, &h.prog, buf) }
 
-// callJIT runs the compiled program at code on r (jit_linux_amd64.s).
+// callJIT runs the register-file function at code on r (jit_linux_amd64.s).
 //
 //go:noescape
 func callJIT(code uintptr, r *[8]uint64)
+
+// callBatch runs the batch function at code: out[i] = Hash64(start+i) for
+// i < n, n >= 1 (jit_linux_amd64.s).
+//
+//go:noescape
+func callBatch(code uintptr, out *uint64, start, n uint64)
 
 // sysMemory is executable memory from the kernel: anonymous private
 // mappings whose protection flips between read-write and read-execute.

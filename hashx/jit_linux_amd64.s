@@ -14,3 +14,16 @@ TEXT ·callJIT(SB), NOSPLIT, $0-16
 	MOVQ r+8(FP), DI
 	CALL AX
 	RET
+
+// func callBatch(code uintptr, out *uint64, start, n uint64)
+//
+// The batch function takes out in DI, start in BX and start+n in SI, and
+// clobbers them, AX, CX, DX and R8-R15.
+TEXT ·callBatch(SB), NOSPLIT, $0-32
+	MOVQ code+0(FP), AX
+	MOVQ out+8(FP), DI
+	MOVQ start+16(FP), BX
+	MOVQ n+24(FP), SI
+	ADDQ BX, SI
+	CALL AX
+	RET

@@ -8,9 +8,11 @@ import "errors"
 // build tag).
 const jitBuilt = false
 
-func compileTo(*program, []byte) int { return 0 }
+func compileTo(*HashX, []byte) int { return 0 }
 
 func callJIT(uintptr, *[8]uint64) { panic("hashx: no compiled code in this build") }
+
+func callBatch(uintptr, *uint64, uint64, uint64) { panic("hashx: no compiled code in this build") }
 
 // sysMemory refuses every request: there is no code to put in it.
 type sysMemory struct{}

@@ -24,12 +24,18 @@ type Machine struct {
 	h        *HashX
 	code     *codeMemory // nil until the first compiled Load, and after Close
 	compiled bool        // h's program is in code
+	file     int         // offset of the register-file function in code
 	mem      memory      // nil: the system's (sysMemory); tests substitute
 }
 
 // codeSize is the size of a Machine's code mapping: maxCodeSize rounded up
-// to 16 KiB pages (four of 4 KiB).
-const codeSize = 16 << 10
+// to 16 KiB pages (eight of 4 KiB).
+const codeSize = 32 << 10
+
+// batchSize bounds the hashes of one call into generated code (about 30 µs
+// of HashX at most, the longest a goroutine then cannot be preempted or
+// stopped for a garbage collection).
+const batchSize = 256
 
 // memory is what a Machine needs of the system: mappings of n bytes made
 // read-write, whose protection then switches between writable (read-write)
@@ -92,7 +98,7 @@ func probe(mem memory) bool {
 	}
 	defer m.Close()
 	r := [8]uint64{1, 2, 3, 4, 5, 6, 7, 8}
-	callJIT(m.entry(), &r)
+	callJIT(m.entry()+uintptr(m.file), &r)
 	return r == [8]uint64{1, 2, 3, 4, 5, 6, 7, 8}
 }
 
@@ -135,15 +141,15 @@ func (m *Machine) compile(h *HashX) bool {
 		m.Close()
 		return false
 	}
-	n := compileTo(&h.prog, m.code.buf)
+	m.file = compileTo(h, m.code.buf)
 	if err := mem.executable(m.code.buf); err != nil {
 		m.Close()
 		return false
 	}
-	return n > 0
+	return m.file > 0
 }
 
-// entry is the address of the compiled program.
+// entry is the address of the batch function.
 func (m *Machine) entry() uintptr { return uintptr(unsafe.Pointer(&m.code.buf[0])) }
 
 // Close releases m's code memory; m interprets until the next Load, which
@@ -166,7 +172,7 @@ func (m *Machine) Close() error {
 //go:norace
 func (m *Machine) run(input uint64, r *[8]uint64) {
 	siphash24CtrState512(&m.h.keys, input, r)
-	callJIT(m.entry(), r)
+	callJIT(m.entry()+uintptr(m.file), r)
 	m.h.finish(r)
 }
 
@@ -185,7 +191,26 @@ func (m *Machine) Hash64(input uint64) uint64 {
 	if !m.compiled {
 		return m.h.Hash64(input)
 	}
-	var r [8]uint64
-	m.run(input, &r)
-	return r[0] ^ r[4]
+	var v uint64
+	callBatch(m.entry(), &v, input, 1)
+	return v
+}
+
+// Hash64s sets out[i] to the loaded function's Hash64(start+i) for every
+// i (inputs wrap around at 2^64). Compiled, it runs a whole batch of hashes
+// in generated code, calling into it once per 256; Equi-X's solver hashes
+// all its indices this way.
+func (m *Machine) Hash64s(start uint64, out []uint64) {
+	if !m.compiled {
+		for i := range out {
+			out[i] = m.h.Hash64(start + uint64(i))
+		}
+		return
+	}
+	for len(out) > 0 {
+		n := min(len(out), batchSize)
+		callBatch(m.entry(), &out[0], start, uint64(n))
+		out = out[n:]
+		start += uint64(n)
+	}
 }

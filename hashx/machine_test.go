@@ -63,13 +63,16 @@ func TestMachineVectors(t *testing.T) {
 }
 
 // agreementDigest loads the 4-byte seeds 0..n-1 into one reused Machine
-// and checks its Hash64 against the interpreter's for each of inputs; it
-// returns the SHA-256 of all the values (and of "FAIL" for rejected seeds).
+// and checks its Hash64 against the interpreter's for each of inputs (and
+// Hash at one input, Hash64s over 2^64-2..1 for every 16th seed); it
+// returns the SHA-256 of the Hash64 values (and of "FAIL" for rejected
+// seeds).
 func agreementDigest(t *testing.T, n int, inputs []uint64) string {
 	var m Machine
 	defer m.Close()
 	d := sha256.New()
 	var line [8]byte
+	var batch [4]uint64
 	for s := range uint32(n) {
 		h, err := New(binary.LittleEndian.AppendUint32(nil, s))
 		if errors.Is(err, ErrProgram) {
@@ -86,17 +89,30 @@ func agreementDigest(t *testing.T, n int, inputs []uint64) string {
 			binary.LittleEndian.PutUint64(line[:], got)
 			d.Write(line[:])
 		}
+		// The register-file function (Hash) and a batch wrapping at 2^64.
+		if x := uint64(s); m.Hash(x) != h.Hash(x) {
+			t.Fatalf("seed %d: %s Hash(%d) %x, interpreted %x", s, m.Engine(), x, m.Hash(x), h.Hash(x))
+		}
+		if s%16 == 0 {
+			m.Hash64s(^uint64(0)-1, batch[:])
+			for i, got := range batch {
+				if want := h.Hash64(^uint64(0) - 1 + uint64(i)); got != want {
+					t.Fatalf("seed %d: %s Hash64s[%d] %#x, interpreted %#x", s, m.Engine(), i, got, want)
+				}
+			}
+		}
 	}
 	return hex.EncodeToString(d.Sum(nil))
 }
 
 // TestCompiledAgrees: compiled and interpreted hashes are equal for
 // 100,000 programs (the 4-byte seeds 0..99,999) at four inputs each, and
-// their digest is the interpreter's (recorded with -tags purego).
+// their digest is the interpreter's (recorded with -tags purego). About
+// 8 s; -short and -race (which makes it 5 times slower) check 10,000.
 func TestCompiledAgrees(t *testing.T) {
 	n := 100000
-	if testing.Short() {
-		n = 5000
+	if testing.Short() || raceEnabled {
+		n = 10000
 	}
 	inputs := []uint64{0, 1, 0x5555aaaa5555aaaa, ^uint64(0)}
 	got := agreementDigest(t, n, inputs)
@@ -245,4 +261,25 @@ func deep(m *Machine, input uint64, depth int) uint64 {
 		return deep(m, input, depth-1) + uint64(pad[depth%64])
 	}
 	return m.Hash64(input)
+}
+
+// TestHash64s: batches of every length up to two calls into generated
+// code, at offsets in out, match Hash64.
+func TestHash64s(t *testing.T) {
+	h := mustNew(t, []byte("This is a test\x00"))
+	m := compiledMachine(t, h)
+	out := make([]uint64, 2*batchSize+3)
+	for _, n := range []int{0, 1, 2, batchSize - 1, batchSize, batchSize + 1, 2*batchSize + 3} {
+		clear(out)
+		m.Hash64s(1000, out[:n])
+		for i, got := range out {
+			want := uint64(0)
+			if i < n {
+				want = h.Hash64(1000 + uint64(i))
+			}
+			if got != want {
+				t.Fatalf("n %d: out[%d] = %#x, want %#x", n, i, got, want)
+			}
+		}
+	}
 }
