@@ -1,22 +1,20 @@
 package hashx
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
-// The x86-64 code generator. It writes two functions for a HashX function,
-// neither with a stack frame or calls; both keep HashX's registers r0..r7
-// in R8..R15 and run the program one machine instruction (three for a
-// high multiplication, six for a branch) per HashX instruction:
-//
-//   - the batch function (at offset 0) computes Hash64 for the inputs
-//     RBX, RBX+1, ... up to RSI (exclusive; at least one), storing the
-//     values at RDI, RDI+8, ...: the SipHash expansion of the input, the
-//     program and the finalisation are all generated code, with the keys
-//     as immediates;
-//   - the register-file function runs the program alone on the eight
-//     registers at RDI (loaded, then stored back), for Hash.
-//
-// Besides R8..R15 (and RBX, RSI, RDI in the batch function) the code uses
-// RAX and RDX (the high multiplications' operands and results) and RCX:
+// The x86-64 code generator. It writes one function per HashX function,
+// with no stack frame and no calls, which computes the hash of the inputs
+// RBX, RBX+1, ... up to RSI (exclusive; at least one) and stores each
+// hash's four output words (Hash's 32 bytes; the first is Hash64) at RDI,
+// RDI+32, ...: the SipHash expansion of the input (with the keys as
+// immediates), the program, one machine instruction (three for a high
+// multiplication, six for a branch) per HashX instruction, with HashX's
+// registers r0..r7 in R8..R15, and the finalisation. Besides R8..R15, RBX,
+// RSI and RDI, it uses RAX and RDX (the high multiplications' operands and
+// results) and RCX:
 //
 //   - EDX holds the low 32 bits of the latest high multiplication, the
 //     value a branch tests (0 before the first one, as in the interpreter);
@@ -37,18 +35,13 @@ const (
 	r8  = 8
 )
 
-// Bounds of the two functions' code: a prologue, at most 19 bytes for
-// each of the at most programSize instructions (a branch) and an epilogue.
-const (
-	maxProgramCode = programSize * 19
-	maxFileCode    = 8*4 + 4 + maxProgramCode + 8*4 + 1
-	maxBatchCode   = 4*10 + 12*14*4 + 32 + maxProgramCode + 4*13 + 2*14*4 + 32
-	batchAlign     = 64 // the register-file function starts on a cache line
-	maxCodeSize    = (maxBatchCode+batchAlign-1)&^(batchAlign-1) + maxFileCode
-)
-
-// The mapping holds the largest code (a compile-time check).
-const _ = uint(codeSize - maxCodeSize)
+// A bound on the code: the expansion (four 10-byte moves, a xor, ten
+// SipRounds of fourteen instructions of at most 4 bytes, four moves and
+// two xors), at most 19 bytes for each of the at most programSize
+// instructions (a branch), the finalisation (four 13-byte key additions,
+// two SipRounds, 28 bytes of output) and the loop's 20 bytes; 8 more for
+// the emitter's 8-byte stores.
+const maxCodeSize = 40 + 3 + 10*14*4 + 4*3 + 2*7 + programSize*19 + 4*13 + 2*14*4 + 28 + 20 + 8
 
 // emitter appends machine code to a fixed buffer: the mapping itself.
 type emitter struct {
@@ -56,20 +49,18 @@ type emitter struct {
 	n int
 }
 
-func (e *emitter) byte1(a byte) {
-	e.b[e.n] = a
-	e.n++
+// put appends the low n bytes of v (n <= 8) with one 8-byte store; the
+// buffer has 8 bytes to spare.
+func (e *emitter) put(v uint64, n int) {
+	binary.LittleEndian.PutUint64(e.b[e.n:], v)
+	e.n += n
 }
 
-func (e *emitter) byte3(a, b, c byte) {
-	e.b[e.n], e.b[e.n+1], e.b[e.n+2] = a, b, c
-	e.n += 3
-}
+func (e *emitter) byte1(a byte) { e.put(uint64(a), 1) }
 
-func (e *emitter) u32(v uint32) {
-	e.b[e.n], e.b[e.n+1], e.b[e.n+2], e.b[e.n+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-	e.n += 4
-}
+func (e *emitter) byte3(a, b, c byte) { e.put(uint64(a)|uint64(b)<<8|uint64(c)<<16, 3) }
+
+func (e *emitter) u32(v uint32) { e.put(uint64(v), 4) }
 
 func (e *emitter) u64(v uint64) {
 	e.u32(uint32(v))
@@ -92,14 +83,12 @@ func (e *emitter) regReg(opcode byte, dst, src int) {
 // group1 is ADD (ext 0), XOR (ext 6) and the other 81 /ext instructions:
 // dst with a sign-extended 32-bit constant.
 func (e *emitter) group1(ext, dst int, c uint32) {
-	e.byte3(rex(0, 0, dst), 0x81, modRM(ext, dst))
-	e.u32(c)
+	e.put(uint64(rex(0, 0, dst))|0x81<<8|uint64(modRM(ext, dst))<<16|uint64(c)<<24, 7)
 }
 
 // rotate is ROL (ext 0) or ROR (ext 1) of dst by n.
 func (e *emitter) rotate(ext, dst int, n uint64) {
-	e.byte3(rex(0, 0, dst), 0xc1, modRM(ext, dst))
-	e.byte1(byte(n))
+	e.put(uint64(rex(0, 0, dst))|0xc1<<8|uint64(modRM(ext, dst))<<16|n<<24, 4)
 }
 
 // movImm is MOV dst, imm64.
@@ -107,15 +96,6 @@ func (e *emitter) movImm(dst int, v uint64) {
 	e.byte1(rex(0, 0, dst))
 	e.byte1(0xb8 | byte(dst&7))
 	e.u64(v)
-}
-
-// regFile is MOV between R8+i and [RDI+8i] for each register: load
-// (opcode 8B) or store (89).
-func (e *emitter) regFile(opcode byte) {
-	for i := range 8 {
-		e.byte3(rex(r8+i, 0, rDI), opcode, byte(0x47|i<<3))
-		e.byte1(byte(8 * i))
-	}
 }
 
 // clearFlags zeroes EDX (the latest high multiplication) and ECX (no
@@ -207,7 +187,7 @@ func (e *emitter) expand(k *sipState) {
 	e.sipRounds(4, r8+4)
 }
 
-// finish is HashX.finish on R8..R15, then RAX = r0^r4.
+// finish is HashX.finish on R8..R15, then the four output words.
 func (e *emitter) finish(k *sipState) {
 	const add, xor, mov = 0x01, 0x31, 0x89
 	for i, v := range [4]uint64{k.v0, k.v1, k.v2, k.v3} {
@@ -216,46 +196,35 @@ func (e *emitter) finish(k *sipState) {
 	}
 	e.sipRound(r8, r8+1, r8+2, r8+3)
 	e.sipRound(r8+4, r8+5, r8+6, r8+7)
-	e.regReg(mov, rAX, r8)
-	e.regReg(xor, rAX, r8+4)
+	for i := range 4 {
+		e.regReg(xor, r8+i, r8+4+i)
+		// MOV [RDI+8i], R8+i
+		e.byte3(rex(r8+i, 0, rDI), mov, byte(0x47|i<<3))
+		e.byte1(byte(8 * i))
+	}
 }
 
 // compileAMD64 writes the machine code of a HashX function (its keys and
-// program) to buf (at least maxCodeSize bytes) and returns the register
-// file function's offset, or 0 if the program holds an instruction it
-// cannot encode (none that generate makes).
+// program) to buf (at least maxCodeSize bytes) and returns its length, or
+// 0 if the program holds an instruction it cannot encode (none that
+// generate makes).
 func compileAMD64(keys *sipState, p *program, buf []byte) int {
 	e := emitter{b: buf[:maxCodeSize]}
-	// The batch function.
-	loop := e.n
 	e.expand(keys)
 	e.clearFlags()
 	if !e.program(p) {
 		return 0
 	}
 	e.finish(keys)
-	e.byte3(0x48, 0x89, 0x07) // MOV [RDI], RAX
-	e.byte3(0x48, 0x83, 0xc7) // ADD RDI, 8
-	e.byte1(8)
+	e.byte3(0x48, 0x83, 0xc7) // ADD RDI, 32
+	e.byte1(32)
 	e.byte3(0x48, 0xff, 0xc3) // INC RBX
 	e.regReg(0x39, rBX, rSI)  // CMP RBX, RSI
-	e.byte1(0x0f)             // JNE loop
+	e.byte1(0x0f)             // JNE to the start
 	e.byte1(0x85)
-	e.u32(uint32(int32(loop - (e.n + 4))))
+	e.u32(uint32(int32(-(e.n + 4))))
 	e.byte1(0xc3) // RET
-	// The register-file function.
-	for e.n%batchAlign != 0 {
-		e.byte1(0xcc) // INT3 padding
-	}
-	file := e.n
-	e.regFile(0x8b)
-	e.clearFlags()
-	if !e.program(p) {
-		return 0
-	}
-	e.regFile(0x89)
-	e.byte1(0xc3)
-	return file
+	return e.n
 }
 
 // program emits p's instructions.
@@ -276,8 +245,8 @@ func (e *emitter) instr(in instr, i int, at *[programSize]int) bool {
 	d, s := r8+int(in.ctl>>8&7), r8+int(in.ctl>>16&7)
 	switch in.ctl & 0xff {
 	case kindMul:
-		e.byte3(rex(d, 0, s), 0x0f, 0xaf) // IMUL dst, src
-		e.byte1(modRM(d, s))
+		// IMUL dst, src
+		e.put(uint64(rex(d, 0, s))|0xaf0f<<8|uint64(modRM(d, s))<<24, 4)
 	case kindUMulH:
 		e.mulHigh(4, d, s)
 	case kindSMulH:

@@ -84,11 +84,17 @@ func (h *HashX) Hash(input uint64) [32]byte {
 
 // digest is the 32-byte output of a final register state.
 func digest(r *[8]uint64) [32]byte {
+	w := [4]uint64{r[0] ^ r[4], r[1] ^ r[5], r[2] ^ r[6], r[3] ^ r[7]}
+	return outputBytes(&w)
+}
+
+// outputBytes is the 32-byte output of its four words, little-endian.
+func outputBytes(w *[4]uint64) [32]byte {
 	var out [32]byte
-	binary.LittleEndian.PutUint64(out[0:], r[0]^r[4])
-	binary.LittleEndian.PutUint64(out[8:], r[1]^r[5])
-	binary.LittleEndian.PutUint64(out[16:], r[2]^r[6])
-	binary.LittleEndian.PutUint64(out[24:], r[3]^r[7])
+	binary.LittleEndian.PutUint64(out[0:], w[0])
+	binary.LittleEndian.PutUint64(out[8:], w[1])
+	binary.LittleEndian.PutUint64(out[16:], w[2])
+	binary.LittleEndian.PutUint64(out[24:], w[3])
 	return out
 }
 

@@ -10,16 +10,12 @@ const jitBuilt = true
 // compileTo writes h's machine code to buf; see compileAMD64.
 func compileTo(h *HashX, buf []byte) int { return compileAMD64(&h.keys, &h.prog, buf) }
 
-// callJIT runs the register-file function at code on r (jit_linux_amd64.s).
+// callBatch runs the compiled function at code: for i < n (at least 1),
+// the i-th [4]uint64 from out gets the output words of start+i
+// (jit_linux_amd64.s).
 //
 //go:noescape
-func callJIT(code uintptr, r *[8]uint64)
-
-// callBatch runs the batch function at code: out[i] = Hash64(start+i) for
-// i < n, n >= 1 (jit_linux_amd64.s).
-//
-//go:noescape
-func callBatch(code uintptr, out *uint64, start, n uint64)
+func callBatch(code uintptr, out *[4]uint64, start, n uint64)
 
 // sysMemory is executable memory from the kernel: anonymous private
 // mappings whose protection flips between read-write and read-execute.

@@ -2,23 +2,13 @@
 
 #include "textflag.h"
 
-// func callJIT(code uintptr, r *[8]uint64)
+// func callBatch(code uintptr, out *[4]uint64, start, n uint64)
 //
-// The generated code (compile_amd64.go) takes the register file in DI,
-// uses no stack beyond its return address and clobbers AX, CX, DX and
-// R8-R15. ABI0 lets an assembly function clobber every general register
-// but SP and BP; the ABI wrapper that calls it from Go code restores R14
-// (g) and R15 afterwards.
-TEXT ·callJIT(SB), NOSPLIT, $0-16
-	MOVQ code+0(FP), AX
-	MOVQ r+8(FP), DI
-	CALL AX
-	RET
-
-// func callBatch(code uintptr, out *uint64, start, n uint64)
-//
-// The batch function takes out in DI, start in BX and start+n in SI, and
-// clobbers them, AX, CX, DX and R8-R15.
+// The generated code (compile_amd64.go) takes out in DI, start in BX and
+// start+n in SI, uses no stack beyond its return address and clobbers
+// AX, BX, CX, DX, SI, DI and R8-R15. ABI0 lets an assembly function
+// clobber every general register but SP and BP; the ABI wrapper that calls
+// it from Go code restores R14 (g) and R15 afterwards.
 TEXT ·callBatch(SB), NOSPLIT, $0-32
 	MOVQ code+0(FP), AX
 	MOVQ out+8(FP), DI

@@ -10,9 +10,7 @@ const jitBuilt = false
 
 func compileTo(*HashX, []byte) int { return 0 }
 
-func callJIT(uintptr, *[8]uint64) { panic("hashx: no compiled code in this build") }
-
-func callBatch(uintptr, *uint64, uint64, uint64) { panic("hashx: no compiled code in this build") }
+func callBatch(uintptr, *[4]uint64, uint64, uint64) { panic("hashx: no compiled code in this build") }
 
 // sysMemory refuses every request: there is no code to put in it.
 type sysMemory struct{}

@@ -24,18 +24,17 @@ type Machine struct {
 	h        *HashX
 	code     *codeMemory // nil until the first compiled Load, and after Close
 	compiled bool        // h's program is in code
-	file     int         // offset of the register-file function in code
 	mem      memory      // nil: the system's (sysMemory); tests substitute
 }
 
 // codeSize is the size of a Machine's code mapping: maxCodeSize rounded up
-// to 16 KiB pages (eight of 4 KiB).
-const codeSize = 32 << 10
+// to 16 KiB (four pages of 4 KiB).
+const codeSize = 16 << 10
 
-// batchSize bounds the hashes of one call into generated code (about 30 µs
-// of HashX at most, the longest a goroutine then cannot be preempted or
-// stopped for a garbage collection).
-const batchSize = 256
+// batchSize bounds the hashes of one call into generated code (about 6 µs
+// of HashX, the longest a goroutine then cannot be preempted or stopped
+// for a garbage collection); Hash64s stages their outputs on the stack.
+const batchSize = 64
 
 // memory is what a Machine needs of the system: mappings of n bytes made
 // read-write, whose protection then switches between writable (read-write)
@@ -84,22 +83,23 @@ func Engine() string {
 	return "interpreted"
 }
 
-// probe compiles an empty program into memory from mem and runs it on a
-// register file, which must come back unchanged.
+// probe compiles a HashX function with an empty program into memory from
+// mem and runs it, which must give the interpreter's hash.
 func probe(mem memory) bool {
 	if !jitBuilt {
 		return false
 	}
 	var m Machine
 	m.mem = mem
-	h := &HashX{}
+	h := &HashX{keys: sipState{1, 2, 3, 4}}
+	h.prog.reset()
 	if !m.compile(h) {
 		return false
 	}
 	defer m.Close()
-	r := [8]uint64{1, 2, 3, 4, 5, 6, 7, 8}
-	callJIT(m.entry()+uintptr(m.file), &r)
-	return r == [8]uint64{1, 2, 3, 4, 5, 6, 7, 8}
+	var w [4]uint64
+	callBatch(m.entry(), &w, 7, 1)
+	return outputBytes(&w) == h.Hash(7)
 }
 
 // Load makes h the function m computes, compiling its program into m's
@@ -141,15 +141,15 @@ func (m *Machine) compile(h *HashX) bool {
 		m.Close()
 		return false
 	}
-	m.file = compileTo(h, m.code.buf)
+	n := compileTo(h, m.code.buf)
 	if err := mem.executable(m.code.buf); err != nil {
 		m.Close()
 		return false
 	}
-	return m.file > 0
+	return n > 0
 }
 
-// entry is the address of the batch function.
+// entry is the address of the compiled function.
 func (m *Machine) entry() uintptr { return uintptr(unsafe.Pointer(&m.code.buf[0])) }
 
 // Close releases m's code memory; m interprets until the next Load, which
@@ -166,24 +166,14 @@ func (m *Machine) Close() error {
 	return c.mem.free(c.buf)
 }
 
-// run computes the final register state for input with the compiled
-// program: as HashX.run, but the program runs as machine code.
-//
-//go:norace
-func (m *Machine) run(input uint64, r *[8]uint64) {
-	siphash24CtrState512(&m.h.keys, input, r)
-	callJIT(m.entry()+uintptr(m.file), r)
-	m.h.finish(r)
-}
-
 // Hash is the loaded function's Hash.
 func (m *Machine) Hash(input uint64) [32]byte {
 	if !m.compiled {
 		return m.h.Hash(input)
 	}
-	var r [8]uint64
-	m.run(input, &r)
-	return digest(&r)
+	var w [4]uint64
+	callBatch(m.entry(), &w, input, 1)
+	return outputBytes(&w)
 }
 
 // Hash64 is the loaded function's Hash64.
@@ -191,14 +181,14 @@ func (m *Machine) Hash64(input uint64) uint64 {
 	if !m.compiled {
 		return m.h.Hash64(input)
 	}
-	var v uint64
-	callBatch(m.entry(), &v, input, 1)
-	return v
+	var w [4]uint64
+	callBatch(m.entry(), &w, input, 1)
+	return w[0]
 }
 
 // Hash64s sets out[i] to the loaded function's Hash64(start+i) for every
-// i (inputs wrap around at 2^64). Compiled, it runs a whole batch of hashes
-// in generated code, calling into it once per 256; Equi-X's solver hashes
+// i (inputs wrap around at 2^64). Compiled, it runs whole batches of hashes
+// in generated code, calling into it once per 64; Equi-X's solver hashes
 // all its indices this way.
 func (m *Machine) Hash64s(start uint64, out []uint64) {
 	if !m.compiled {
@@ -207,9 +197,13 @@ func (m *Machine) Hash64s(start uint64, out []uint64) {
 		}
 		return
 	}
+	var w [batchSize][4]uint64
 	for len(out) > 0 {
 		n := min(len(out), batchSize)
-		callBatch(m.entry(), &out[0], start, uint64(n))
+		callBatch(m.entry(), &w[0], start, uint64(n))
+		for i := range out[:n] {
+			out[i] = w[i][0]
+		}
 		out = out[n:]
 		start += uint64(n)
 	}
