@@ -1,6 +1,10 @@
 package equix
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/powtcp/powtcp/hashx"
+)
 
 // BenchmarkSolve is one challenge's solve with a reused Solver, HashX
 // included: the figure to set beside the reference's equix-bench.
@@ -49,21 +53,30 @@ func BenchmarkHashAll(b *testing.B) {
 	sink = x
 }
 
-// BenchmarkVerify checks valid solutions of distinct challenges, HashX
-// program generation included (as a server pays it).
-func BenchmarkVerify(b *testing.B) {
-	type item struct {
-		challenge []byte
-		sol       Solution
-	}
-	var items []item
+// verifyItem is a valid solution and its challenge.
+type verifyItem struct {
+	challenge []byte
+	sol       Solution
+}
+
+// verifyItems are 64 valid solutions of distinct nonces.
+func verifyItems() []verifyItem {
+	var items []verifyItem
 	var s Solver
+	defer s.Close()
 	for n := uint32(0); len(items) < 64; n++ {
 		sols, _ := s.Solve(nonce(n), nil)
 		for _, sol := range sols {
-			items = append(items, item{nonce(n), sol})
+			items = append(items, verifyItem{nonce(n), sol})
 		}
 	}
+	return items
+}
+
+// BenchmarkVerify checks valid solutions of distinct challenges, HashX
+// program generation included (as a server pays it).
+func BenchmarkVerify(b *testing.B) {
+	items := verifyItems()
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -72,6 +85,31 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// BenchmarkVerifyCompiled is BenchmarkVerify with HashX compiled into a
+// reused hashx.Machine: what compiling would cost or save Verify.
+func BenchmarkVerifyCompiled(b *testing.B) {
+	items := verifyItems()
+	var m hashx.Machine
+	defer m.Close()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		it := items[i%len(items)]
+		h, err := hashx.New(it.challenge)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Load(h)
+		if err := verifySums(&m, &it.sol); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if m.Engine() != hashx.Engine() {
+		b.Fatalf("engine %s", m.Engine())
 	}
 }
 
