@@ -1,5 +1,7 @@
 package equix
 
+import "github.com/powtcp/powtcp/hashx"
+
 // hasher is what the solver and verifier need of HashX: the 64-bit value of
 // one index. *hashx.HashX is one; tests use stand-ins.
 type hasher interface {
@@ -35,13 +37,8 @@ func (s *Solver) solve(h hasher, dst []Solution) []Solution {
 	return s.round3(dst)
 }
 
-// batchHasher is a hasher that computes runs of indices at once:
-// *hashx.Machine, whose compiled code hashes a run per call.
-type batchHasher interface {
-	Hash64s(start uint64, out []uint64)
-}
-
-// hashBatch is how many values hashAll asks a batchHasher for at once.
+// hashBatch is how many values hashAll asks a hashx.Machine for at once
+// (its compiled code hashes runs of inputs per call).
 const hashBatch = 256
 
 // hashAll is round 0: every index's value, by its low 8 bits.
@@ -49,7 +46,8 @@ const hashBatch = 256
 //go:norace
 func (s *Solver) hashAll(h hasher) {
 	s.count1 = [numCoarse]uint16{}
-	bh, ok := h.(batchHasher)
+	// The concrete type, so that vs stays on the stack.
+	bh, ok := h.(*hashx.Machine)
 	if !ok {
 		for i := range indexSpace {
 			s.file1(i, h.Hash64(uint64(i)))
