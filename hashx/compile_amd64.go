@@ -11,15 +11,18 @@ import (
 // hash's four output words (Hash's 32 bytes; the first is Hash64) at RDI,
 // RDI+32, ...: the SipHash expansion of the input (with the keys as
 // immediates), the program, one machine instruction (three for a high
-// multiplication, six for a branch) per HashX instruction, with HashX's
+// multiplication, three for a branch) per HashX instruction, with HashX's
 // registers r0..r7 in R8..R15, and the finalisation. Besides R8..R15, RBX,
 // RSI and RDI, it uses RAX and RDX (the high multiplications' operands and
 // results) and RCX:
 //
 //   - EDX holds the low 32 bits of the latest high multiplication, the
 //     value a branch tests (0 before the first one, as in the interpreter);
-//   - ECX is 0 until a branch is taken and all ones after, which makes
-//     every later branch test fail: a branch is taken at most once per run.
+//   - ECX is 0 until a branch is taken and all ones after; a branch ORs it
+//     into EDX before its test, which makes every test after a taken
+//     branch fail: a branch is taken at most once per run. A taken branch
+//     jumps to a stub after the loop that sets ECX and jumps back to the
+//     branch's target, so that the path not taken is OR, TEST and JZ.
 //
 // The encodings follow the Intel 64 and IA-32 Architectures Software
 // Developer's Manual, volume 2 (REX prefixes, ModRM and SIB bytes).
@@ -38,16 +41,22 @@ const (
 // A bound on the code: the expansion (four 10-byte moves, a xor, ten
 // SipRounds of fourteen instructions of at most 4 bytes, four moves and
 // two xors), at most 19 bytes for each of the at most programSize
-// instructions (a branch), the finalisation (four 13-byte key additions,
+// instructions (a branch and its stub), the finalisation (four 13-byte key additions,
 // two SipRounds, 28 bytes of output) and the loop's 20 bytes; 8 more for
 // the emitter's 8-byte stores.
-const maxCodeSize = 40 + 3 + 10*14*4 + 4*3 + 2*7 + programSize*19 + 4*13 + 2*14*4 + 28 + 20 + 8
+const maxCodeSize = 40 + 3 + 10*14*4 + 4*3 + 2*7 + programSize*(14+8) + 4*13 + 2*14*4 + 28 + 20 + 8
 
 // emitter appends machine code to a fixed buffer: the mapping itself.
 type emitter struct {
-	b []byte
-	n int
+	b    []byte
+	n    int
+	fix  [maxBranches]branchFixup // the branches, for their stubs
+	nfix int
 }
+
+// maxBranches bounds the branches of a program (the generator's layout
+// makes at most one per 12 cycles: 16).
+const maxBranches = 64
 
 // put appends the low n bytes of v (n <= 8) with one 8-byte store; the
 // buffer has 8 bytes to spare.
@@ -128,18 +137,37 @@ func (e *emitter) addShifted(dst, src int, shift uint64) {
 	e.byte1(sib)
 }
 
-// branch tests the latest high multiplication's low half (EDX), unless a
-// branch was taken already (ECX all ones), against mask, and when no bit
-// of the mask is set takes the branch: marks it taken and jumps to target:
+// A branch's jump to its stub, patched when the stubs are emitted.
+type branchFixup struct {
+	rel    int // offset of the JZ's 32-bit displacement
+	target int // offset of the instruction the branch goes back to
+}
+
+// branch tests the latest high multiplication's low half (EDX), or all
+// ones once a branch was taken (ECX), against mask, and when no bit of the
+// mask is set jumps to its stub (see stubs):
 //
-//	MOV EAX, ECX; OR EAX, EDX; TEST EAX, mask; JNZ +8; OR ECX, -1; JMP target
-func (e *emitter) branch(mask uint32, target int) {
-	e.byte3(0x89, 0xc8, 0x09)
-	e.byte3(0xd0, 0xa9, byte(mask))
-	e.byte3(byte(mask>>8), byte(mask>>16), byte(mask>>24))
-	e.byte3(0x75, 0x08, 0x83)
-	e.byte3(0xc9, 0xff, 0xe9)
-	e.u32(uint32(int32(target - (e.n + 4))))
+//	OR EDX, ECX; TEST EDX, mask; JZ stub
+func (e *emitter) branch(mask uint32, target int) bool {
+	if e.nfix == len(e.fix) {
+		return false
+	}
+	e.put(0x09|0xca<<8|0xf7<<16|0xc2<<24|uint64(mask)<<32, 8)
+	e.put(0x840f, 2)
+	e.fix[e.nfix] = branchFixup{rel: e.n, target: target}
+	e.nfix++
+	e.put(0, 4)
+	return true
+}
+
+// stubs emits each branch's stub, which marks a branch taken and goes to
+// its target, OR ECX, -1; JMP target, and points the branch's JZ at it.
+func (e *emitter) stubs() {
+	for _, f := range e.fix[:e.nfix] {
+		binary.LittleEndian.PutUint32(e.b[f.rel:], uint32(int32(e.n-(f.rel+4))))
+		e.put(0x83|0xc9<<8|0xff<<16|0xe9<<24, 4)
+		e.put(uint64(uint32(int32(f.target-(e.n+4)))), 4)
+	}
 }
 
 // sipRound is a SipRound on registers a, b, c, d.
@@ -224,6 +252,7 @@ func compileAMD64(keys *sipState, p *program, buf []byte) int {
 	e.byte1(0x85)
 	e.u32(uint32(int32(-(e.n + 4))))
 	e.byte1(0xc3) // RET
+	e.stubs()
 	return e.n
 }
 
@@ -255,7 +284,7 @@ func (e *emitter) instr(in instr, i int, at *[programSize]int) bool {
 		if in.k > uint64(i) {
 			return false
 		}
-		e.branch(uint32(in.c), at[in.k])
+		return e.branch(uint32(in.c), at[in.k])
 	case kindALU:
 		return e.alu(in, d, s)
 	default:
