@@ -24,6 +24,18 @@ func BenchmarkSolve(b *testing.B) {
 	b.ReportMetric(float64(found)/float64(n), "solutions/op")
 }
 
+// BenchmarkSolveInterpreted is BenchmarkSolve with HashX interpreted
+// (Solver.Interpret): the compiler's gain.
+func BenchmarkSolveInterpreted(b *testing.B) {
+	s := Solver{Interpret: true}
+	dst := make([]Solution, 0, MaxSolutions)
+	n := uint32(0)
+	for b.Loop() {
+		dst, _ = s.Solve(nonce(n), dst)
+		n++
+	}
+}
+
 // BenchmarkSolvePooled is the package-level Solve, borrowing a Solver.
 func BenchmarkSolvePooled(b *testing.B) {
 	n := uint32(0)
@@ -71,6 +83,32 @@ func verifyItems() []verifyItem {
 		}
 	}
 	return items
+}
+
+// BenchmarkHashAllCompiled is BenchmarkHashAll with HashX compiled into a
+// reused hashx.Machine (program generation, compiling and 65,536
+// evaluations): the figure to set beside the reference's hashx-bench.
+func BenchmarkHashAllCompiled(b *testing.B) {
+	var m hashx.Machine
+	defer m.Close()
+	var vs [hashBatch]uint64
+	n := uint32(0)
+	var x uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := hashx.New(nonce(n))
+		n++
+		if err != nil {
+			continue
+		}
+		m.Load(h)
+		for i := 0; i < indexSpace; i += hashBatch {
+			m.Hash64s(uint64(i), vs[:])
+			x += vs[0]
+		}
+	}
+	sink = x
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*indexSpace), "ns/hash")
 }
 
 // BenchmarkVerify checks valid solutions of distinct challenges, HashX
