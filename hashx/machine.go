@@ -98,7 +98,7 @@ func probe(mem memory) bool {
 	}
 	defer m.Close()
 	var w [4]uint64
-	callBatch(m.entry(), &w, 7, 1)
+	m.call(&w, 7, 1)
 	return outputBytes(&w) == h.Hash(7)
 }
 
@@ -149,8 +149,18 @@ func (m *Machine) compile(h *HashX) bool {
 	return n > 0
 }
 
-// entry is the address of the compiled function.
-func (m *Machine) entry() uintptr { return uintptr(unsafe.Pointer(&m.code.buf[0])) }
+// call runs the compiled function for the n >= 1 inputs from start,
+// writing their output words to out and the n-1 [4]uint64 after it.
+//
+// The mapping must stay reachable until the code has run: once the
+// address is taken, nothing else in the call refers to m, and a garbage
+// collection completing at a preemption just before the CALL could
+// otherwise run the cleanup that unmaps the code. KeepAlive holds it.
+func (m *Machine) call(out *[4]uint64, start, n uint64) {
+	c := m.code
+	callBatch(uintptr(unsafe.Pointer(&c.buf[0])), out, start, n)
+	runtime.KeepAlive(c)
+}
 
 // Close releases m's code memory; m interprets until the next Load, which
 // maps new memory. It is never necessary (a dropped Machine's memory is
@@ -172,7 +182,7 @@ func (m *Machine) Hash(input uint64) [32]byte {
 		return m.h.Hash(input)
 	}
 	var w [4]uint64
-	callBatch(m.entry(), &w, input, 1)
+	m.call(&w, input, 1)
 	return outputBytes(&w)
 }
 
@@ -182,7 +192,7 @@ func (m *Machine) Hash64(input uint64) uint64 {
 		return m.h.Hash64(input)
 	}
 	var w [4]uint64
-	callBatch(m.entry(), &w, input, 1)
+	m.call(&w, input, 1)
 	return w[0]
 }
 
@@ -200,7 +210,7 @@ func (m *Machine) Hash64s(start uint64, out []uint64) {
 	var w [batchSize][4]uint64
 	for len(out) > 0 {
 		n := min(len(out), batchSize)
-		callBatch(m.entry(), &w[0], start, uint64(n))
+		m.call(&w[0], start, uint64(n))
 		for i := range out[:n] {
 			out[i] = w[i][0]
 		}

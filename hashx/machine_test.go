@@ -7,7 +7,9 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // compiledMachine is a Machine with h loaded; the test fails if this
@@ -124,33 +126,38 @@ func TestCompiledAgrees(t *testing.T) {
 	}
 }
 
-// refusing is memory whose executable step fails, as under SELinux's
-// deny_execmem or MemoryDenyWriteExecute; allocs counts live mappings.
-type refusing struct {
-	sys    sysMemory
-	allocs *int
+// counting is the system's memory, counting live mappings.
+type counting struct {
+	sys  sysMemory
+	live *atomic.Int32
 }
 
-func (r refusing) alloc(n int) ([]byte, error) {
-	b, err := r.sys.alloc(n)
+func (c counting) alloc(n int) ([]byte, error) {
+	b, err := c.sys.alloc(n)
 	if err == nil {
-		*r.allocs++
+		c.live.Add(1)
 	}
 	return b, err
 }
-func (r refusing) writable(b []byte) error { return r.sys.writable(b) }
-func (r refusing) executable([]byte) error { return errors.New("mprotect: permission denied") }
-func (r refusing) free(b []byte) error {
-	*r.allocs--
-	return r.sys.free(b)
+func (c counting) writable(b []byte) error   { return c.sys.writable(b) }
+func (c counting) executable(b []byte) error { return c.sys.executable(b) }
+func (c counting) free(b []byte) error {
+	c.live.Add(-1)
+	return c.sys.free(b)
 }
+
+// refusing is memory whose executable step fails, as under SELinux's
+// deny_execmem or MemoryDenyWriteExecute.
+type refusing struct{ counting }
+
+func (refusing) executable([]byte) error { return errors.New("mprotect: permission denied") }
 
 // TestFallback: where executable memory is refused, the probe reports it
 // (and releases its mapping) and a Machine interprets, with the same
 // results.
 func TestFallback(t *testing.T) {
-	live := 0
-	mem := refusing{allocs: &live}
+	var live atomic.Int32
+	mem := refusing{counting{live: &live}}
 	if probe(mem) {
 		t.Error("probe with refused PROT_EXEC = true")
 	}
@@ -163,8 +170,8 @@ func TestFallback(t *testing.T) {
 	if got, want := m.Hash(123456), h.Hash(123456); got != want {
 		t.Errorf("Hash = %x, want %x", got, want)
 	}
-	if live != 0 {
-		t.Errorf("%d mappings left", live)
+	if n := live.Load(); n != 0 {
+		t.Errorf("%d mappings left", n)
 	}
 	if err := m.Close(); err != nil {
 		t.Error(err)
@@ -248,6 +255,18 @@ func TestMachineGCStress(t *testing.T) {
 				}
 			}
 		})
+		wg.Go(func() {
+			out := make([]uint64, inputs)
+			for range 20 {
+				m.Hash64s(0, out)
+				for j := range out {
+					if out[j] != want[j] {
+						t.Errorf("Hash64s: [%d] = %#x, want %#x", j, out[j], want[j])
+						return
+					}
+				}
+			}
+		})
 	}
 	wg.Wait()
 	close(stop)
@@ -281,5 +300,37 @@ func TestHash64s(t *testing.T) {
 				t.Fatalf("n %d: out[%d] = %#x, want %#x", n, i, got, want)
 			}
 		}
+	}
+}
+
+// TestCleanup: Close unmaps at once; a Machine dropped without Close has
+// its mapping unmapped after a garbage collection.
+func TestCleanup(t *testing.T) {
+	if !Compiled() {
+		t.Skip("no executable memory here")
+	}
+	var live atomic.Int32
+	h := mustNew(t, []byte("This is a test\x00"))
+	m := &Machine{mem: counting{live: &live}}
+	m.Load(h)
+	m.Load(h) // reuses the mapping
+	if n := live.Load(); n != 1 {
+		t.Fatalf("%d mappings after two Loads, want 1", n)
+	}
+	m.Close()
+	if n := live.Load(); n != 0 {
+		t.Fatalf("%d mappings after Close", n)
+	}
+	func() {
+		dropped := &Machine{mem: counting{live: &live}}
+		dropped.Load(h)
+		_ = dropped.Hash64(1)
+	}()
+	for deadline := time.Now().Add(5 * time.Second); live.Load() != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the dropped Machine's mapping was not released")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
 	}
 }
