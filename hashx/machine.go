@@ -8,13 +8,13 @@ import (
 
 // A Machine runs one HashX function at a time, compiled to machine code
 // where the platform allows it and interpreted otherwise. Load a function
-// into it, then call Hash or Hash64 as on the HashX; Load again to switch
-// to another function, which reuses the Machine's code memory. Solvers
-// keep one Machine each.
+// into it, then call Hash, Hash64 or Hash64s; Load again to switch to
+// another function, which reuses the Machine's code memory. Equi-X's
+// Solvers keep one Machine each.
 //
 // The zero Machine is ready to use. A Machine may be used by several
-// goroutines at once for Hash and Hash64, but not while one of them runs
-// Load or Close; it must not be copied after its first Load.
+// goroutines at once for Hash, Hash64 and Hash64s, but not while one of
+// them runs Load or Close; it must not be copied after its first Load.
 type Machine struct {
 	// Interpret, set before Load, makes the Machine interpret the program
 	// even where it could compile it (for comparisons, or to avoid
