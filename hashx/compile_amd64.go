@@ -6,15 +6,18 @@ import (
 )
 
 // The x86-64 code generator. It writes one function per HashX function,
-// with no stack frame and no calls, which computes the hash of the inputs
-// RBX, RBX+1, ... up to RSI (exclusive; at least one) and stores each
-// hash's four output words (Hash's 32 bytes; the first is Hash64) at RDI,
-// RDI+32, ...: the SipHash expansion of the input (with the keys as
-// immediates), the program, one machine instruction (three for a high
-// multiplication, three for a branch) per HashX instruction, with HashX's
-// registers r0..r7 in R8..R15, and the finalisation. Besides R8..R15, RBX,
-// RSI and RDI, it uses RAX and RDX (the high multiplications' operands and
-// results) and RCX:
+// with no stack frame and no calls, which hashes a run of inputs whose
+// SipHash expansions (siphash24CtrState512, eight words each) are at RBX,
+// RBX+64, ... up to RSI (exclusive; at least one), and stores each hash's
+// four output words (Hash's 32 bytes; the first is Hash64) at RDI,
+// RDI+32, ...: it loads the expansion into HashX's registers r0..r7, kept
+// in R8..R15, runs the program, one machine instruction (three for a high
+// multiplication, three for a branch) per HashX instruction, and the
+// finalisation, with the keys as immediates. The expansions are computed
+// beforehand, four inputs at a time with AVX2 where the CPU has it
+// (expand_linux_amd64.s): in the loop they would add their latency to the
+// program's. Besides R8..R15, RBX, RSI and RDI, the code uses RAX and RDX
+// (the high multiplications' operands and results) and RCX:
 //
 //   - EDX holds the low 32 bits of the latest high multiplication, the
 //     value a branch tests (0 before the first one, as in the interpreter);
@@ -38,13 +41,11 @@ const (
 	r8  = 8
 )
 
-// A bound on the code: the expansion (four 10-byte moves, a xor, ten
-// SipRounds of fourteen instructions of at most 4 bytes, four moves and
-// two xors), at most 19 bytes for each of the at most programSize
+// A bound on the code: eight 4-byte loads, at most 19 bytes for each of the at most programSize
 // instructions (a branch and its stub), the finalisation (four 13-byte key additions,
 // two SipRounds, 28 bytes of output) and the loop's 20 bytes; 8 more for
 // the emitter's 8-byte stores.
-const maxCodeSize = 40 + 3 + 10*14*4 + 4*3 + 2*7 + programSize*(14+8) + 4*13 + 2*14*4 + 28 + 20 + 8
+const maxCodeSize = 8*4 + programSize*(14+8) + 4*13 + 2*14*4 + 28 + 20 + 8
 
 // emitter appends machine code to a fixed buffer: the mapping itself.
 type emitter struct {
@@ -196,25 +197,6 @@ func (e *emitter) sipRounds(n, a int) {
 	}
 }
 
-// expand is siphash24CtrState512 of the input in RBX under k, into R8..R15.
-func (e *emitter) expand(k *sipState) {
-	const xor = 0x31
-	e.movImm(r8, k.v0)
-	e.movImm(r8+1, k.v1^0xee)
-	e.movImm(r8+2, k.v2)
-	e.movImm(r8+3, k.v3)
-	e.regReg(xor, r8+3, rBX)
-	e.sipRounds(2, r8)
-	e.regReg(xor, r8, rBX)
-	e.group1(6, r8+2, 0xee)
-	e.sipRounds(4, r8)
-	for i := range 4 {
-		e.regReg(0x89, r8+4+i, r8+i) // r[4+i] = v_i, then continue there
-	}
-	e.group1(6, r8+5, 0xdd)
-	e.sipRounds(4, r8+4)
-}
-
 // finish is HashX.finish on R8..R15, then the four output words.
 func (e *emitter) finish(k *sipState) {
 	const add, xor, mov = 0x01, 0x31, 0x89
@@ -238,7 +220,10 @@ func (e *emitter) finish(k *sipState) {
 // generate makes).
 func compileAMD64(keys *sipState, p *program, buf []byte) int {
 	e := emitter{b: buf[:maxCodeSize]}
-	e.expand(keys)
+	for i := range 8 { // MOV R8+i, [RBX+8i]
+		e.byte3(rex(r8+i, 0, rBX), 0x8b, byte(0x43|i<<3))
+		e.byte1(byte(8 * i))
+	}
 	e.clearFlags()
 	if !e.program(p) {
 		return 0
@@ -246,9 +231,10 @@ func compileAMD64(keys *sipState, p *program, buf []byte) int {
 	e.finish(keys)
 	e.byte3(0x48, 0x83, 0xc7) // ADD RDI, 32
 	e.byte1(32)
-	e.byte3(0x48, 0xff, 0xc3) // INC RBX
-	e.regReg(0x39, rBX, rSI)  // CMP RBX, RSI
-	e.byte1(0x0f)             // JNE to the start
+	e.byte3(0x48, 0x83, 0xc3) // ADD RBX, 64
+	e.byte1(64)
+	e.regReg(0x39, rBX, rSI) // CMP RBX, RSI
+	e.byte1(0x0f)            // JNE to the start
 	e.byte1(0x85)
 	e.u32(uint32(int32(-(e.n + 4))))
 	e.byte1(0xc3) // RET

@@ -11,11 +11,11 @@ const jitBuilt = true
 func compileTo(h *HashX, buf []byte) int { return compileAMD64(&h.keys, &h.prog, buf) }
 
 // callBatch runs the compiled function at code: for i < n (at least 1),
-// the i-th [4]uint64 from out gets the output words of start+i
-// (jit_linux_amd64.s).
+// the i-th [4]uint64 from out gets the output words of the input whose
+// SipHash expansion is the i-th [8]uint64 from regs (jit_linux_amd64.s).
 //
 //go:noescape
-func callBatch(code uintptr, out *[4]uint64, start, n uint64)
+func callBatch(code uintptr, out *[4]uint64, regs *[8]uint64, n uint64)
 
 // sysMemory is executable memory from the kernel: anonymous private
 // mappings whose protection flips between read-write and read-execute.

@@ -10,7 +10,13 @@ const jitBuilt = false
 
 func compileTo(*HashX, []byte) int { return 0 }
 
-func callBatch(uintptr, *[4]uint64, uint64, uint64) { panic("hashx: no compiled code in this build") }
+func callBatch(uintptr, *[4]uint64, *[8]uint64, uint64) {
+	panic("hashx: no compiled code in this build")
+}
+
+func expandAVX2(*sipState, uint64, int, *[8]uint64) { panic("hashx: no AVX2 code in this build") }
+
+func hasAVX2() bool { return false }
 
 // sysMemory refuses every request: there is no code to put in it.
 type sysMemory struct{}

@@ -24,6 +24,7 @@ type Machine struct {
 	h        *HashX
 	code     *codeMemory // nil until the first compiled Load, and after Close
 	compiled bool        // h's program is in code
+	avx2     bool        // expand with AVX2
 	mem      memory      // nil: the system's (sysMemory); tests substitute
 }
 
@@ -66,6 +67,10 @@ func (mp mapping) release() { _ = mp.mem.free(mp.buf) }
 // system gives executable memory.
 var jitWorks = sync.OnceValue(func() bool { return probe(sysMemory{}) })
 
+// cpuAVX2 reports, once per process (CPUID is slow in virtual machines),
+// whether compiled Machines expand inputs with AVX2.
+var cpuAVX2 = sync.OnceValue(hasAVX2)
+
 // Compiled reports whether Machines compile programs to machine code on
 // this system: the build has a compiler for the platform (linux/amd64,
 // without the purego tag) and the system grants executable memory (it
@@ -89,17 +94,14 @@ func probe(mem memory) bool {
 	if !jitBuilt {
 		return false
 	}
-	var m Machine
-	m.mem = mem
 	h := &HashX{keys: sipState{1, 2, 3, 4}}
+	m := Machine{h: h, mem: mem}
 	h.prog.reset()
-	if !m.compile(h) {
+	if m.compiled = m.compile(h); !m.compiled {
 		return false
 	}
 	defer m.Close()
-	var w [4]uint64
-	m.call(&w, 7, 1)
-	return outputBytes(&w) == h.Hash(7)
+	return m.Hash(7) == h.Hash(7)
 }
 
 // Load makes h the function m computes, compiling its program into m's
@@ -112,6 +114,7 @@ func (m *Machine) Load(h *HashX) {
 		return
 	}
 	m.compiled = m.compile(h)
+	m.avx2 = cpuAVX2()
 }
 
 // Engine names what runs the loaded program: "compiled" or "interpreted".
@@ -149,17 +152,41 @@ func (m *Machine) compile(h *HashX) bool {
 	return n > 0
 }
 
-// call runs the compiled function for the n >= 1 inputs from start,
-// writing their output words to out and the n-1 [4]uint64 after it.
+// call runs the compiled function for n >= 1 inputs whose expansions are
+// at regs (and the n-1 [8]uint64 after it), writing their output words to
+// out (and the n-1 [4]uint64 after it).
 //
 // The mapping must stay reachable until the code has run: once the
 // address is taken, nothing else in the call refers to m, and a garbage
 // collection completing at a preemption just before the CALL could
 // otherwise run the cleanup that unmaps the code. KeepAlive holds it.
-func (m *Machine) call(out *[4]uint64, start, n uint64) {
+func (m *Machine) call(out *[4]uint64, regs *[8]uint64, n uint64) {
 	c := m.code
-	callBatch(uintptr(unsafe.Pointer(&c.buf[0])), out, start, n)
+	callBatch(uintptr(unsafe.Pointer(&c.buf[0])), out, regs, n)
 	runtime.KeepAlive(c)
+}
+
+// expand writes the SipHash expansions of the inputs from start to regs:
+// four at a time with AVX2 where the CPU has it, the rest one by one.
+func (m *Machine) expand(start uint64, regs [][8]uint64) {
+	done := 0
+	if m.avx2 && len(regs) >= 4 {
+		blocks := len(regs) / 4
+		expandAVX2(&m.h.keys, start, blocks, &regs[0])
+		done = 4 * blocks
+	}
+	for i := done; i < len(regs); i++ {
+		siphash24CtrState512(&m.h.keys, start+uint64(i), &regs[i])
+	}
+}
+
+// hash1 is the output words of input.
+func (m *Machine) hash1(input uint64) [4]uint64 {
+	var r [8]uint64
+	siphash24CtrState512(&m.h.keys, input, &r)
+	var w [4]uint64
+	m.call(&w, &r, 1)
+	return w
 }
 
 // Close releases m's code memory; m interprets until the next Load, which
@@ -181,8 +208,7 @@ func (m *Machine) Hash(input uint64) [32]byte {
 	if !m.compiled {
 		return m.h.Hash(input)
 	}
-	var w [4]uint64
-	m.call(&w, input, 1)
+	w := m.hash1(input)
 	return outputBytes(&w)
 }
 
@@ -191,9 +217,7 @@ func (m *Machine) Hash64(input uint64) uint64 {
 	if !m.compiled {
 		return m.h.Hash64(input)
 	}
-	var w [4]uint64
-	m.call(&w, input, 1)
-	return w[0]
+	return m.hash1(input)[0]
 }
 
 // Hash64s sets out[i] to the loaded function's Hash64(start+i) for every
@@ -207,10 +231,12 @@ func (m *Machine) Hash64s(start uint64, out []uint64) {
 		}
 		return
 	}
+	var regs [batchSize][8]uint64
 	var w [batchSize][4]uint64
 	for len(out) > 0 {
 		n := min(len(out), batchSize)
-		m.call(&w[0], start, uint64(n))
+		m.expand(start, regs[:n])
+		m.call(&w[0], &regs[0], uint64(n))
 		for i := range out[:n] {
 			out[i] = w[i][0]
 		}

@@ -282,22 +282,26 @@ func deep(m *Machine, input uint64, depth int) uint64 {
 	return m.Hash64(input)
 }
 
-// TestHash64s: batches of every length up to two calls into generated
-// code, at offsets in out, match Hash64.
+// TestHash64s: batches of many lengths up to two calls into generated
+// code match Hash64, with the inputs expanded by AVX2 (where the CPU has
+// it) and without.
 func TestHash64s(t *testing.T) {
 	h := mustNew(t, []byte("This is a test\x00"))
 	m := compiledMachine(t, h)
 	out := make([]uint64, 2*batchSize+3)
-	for _, n := range []int{0, 1, 2, batchSize - 1, batchSize, batchSize + 1, 2*batchSize + 3} {
-		clear(out)
-		m.Hash64s(1000, out[:n])
-		for i, got := range out {
-			want := uint64(0)
-			if i < n {
-				want = h.Hash64(1000 + uint64(i))
-			}
-			if got != want {
-				t.Fatalf("n %d: out[%d] = %#x, want %#x", n, i, got, want)
+	for _, avx2 := range []bool{m.avx2, false} { // the vector expansion and the scalar one
+		m.avx2 = avx2
+		for _, n := range []int{0, 1, 2, 3, 4, 5, 7, batchSize - 1, batchSize, batchSize + 1, 2*batchSize + 3} {
+			clear(out)
+			m.Hash64s(1000, out[:n])
+			for i, got := range out {
+				want := uint64(0)
+				if i < n {
+					want = h.Hash64(1000 + uint64(i))
+				}
+				if got != want {
+					t.Fatalf("avx2 %v, n %d: out[%d] = %#x, want %#x", avx2, n, i, got, want)
+				}
 			}
 		}
 	}
