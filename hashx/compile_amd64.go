@@ -41,10 +41,11 @@ const (
 	r8  = 8
 )
 
-// A bound on the code: eight 4-byte loads, at most 19 bytes for each of the at most programSize
-// instructions (a branch and its stub), the finalisation (four 13-byte key additions,
-// two SipRounds, 28 bytes of output) and the loop's 20 bytes; 8 more for
-// the emitter's 8-byte stores.
+// A bound on the code: eight 4-byte loads, at most 14 bytes for each of
+// the at most programSize instructions (a branch) and 8 for its stub, the
+// finalisation (four 13-byte key additions, two SipRounds of fourteen
+// instructions of at most 4 bytes, 28 bytes of output) and the loop's 20
+// bytes; 8 more for the emitter's 8-byte stores.
 const maxCodeSize = 8*4 + programSize*(14+8) + 4*13 + 2*14*4 + 28 + 20 + 8
 
 // emitter appends machine code to a fixed buffer: the mapping itself.
@@ -188,13 +189,6 @@ func (e *emitter) sipRound(a, b, c, d int) {
 	e.regReg(xor, b, c)
 	e.regReg(xor, d, a)
 	e.rotate(rol, c, 32)
-}
-
-// sipRounds is n SipRounds on the four registers from a.
-func (e *emitter) sipRounds(n, a int) {
-	for range n {
-		e.sipRound(a, a+1, a+2, a+3)
-	}
 }
 
 // finish is HashX.finish on R8..R15, then the four output words.
