@@ -6,18 +6,17 @@ import (
 )
 
 // The x86-64 code generator. It writes one function per HashX function,
-// with no stack frame and no calls, which hashes a run of inputs whose
-// SipHash expansions (siphash24CtrState512, eight words each) are at RBX,
-// RBX+64, ... up to RSI (exclusive; at least one), and stores each hash's
-// four output words (Hash's 32 bytes; the first is Hash64) at RDI,
-// RDI+32, ...: it loads the expansion into HashX's registers r0..r7, kept
-// in R8..R15, runs the program, one machine instruction (three for a high
-// multiplication, three for a branch) per HashX instruction, and the
-// finalisation, with the keys as immediates. The expansions are computed
-// beforehand, four inputs at a time with AVX2 where the CPU has it
-// (expand_linux_amd64.s): in the loop they would add their latency to the
-// program's. Besides R8..R15, RBX, RSI and RDI, the code uses RAX and RDX
-// (the high multiplications' operands and results) and RCX:
+// with no stack frame and no calls, which runs the program on a run of
+// register files, eight words each, at RBX, RBX+64, ... up to RSI
+// (exclusive; at least one): it loads a file into HashX's registers r0..r7,
+// kept in R8..R15, runs the program, one machine instruction (three for a
+// high multiplication, three for a branch) per HashX instruction, and
+// stores the registers back. The SipHash expansion of the inputs before
+// and the finalisation after are computed outside, four inputs at a time
+// with AVX2 where the CPU has it (expand_linux_amd64.s): in the loop they
+// would add their latency to the program's. Besides R8..R15, RBX and RSI,
+// the code uses RAX and RDX (the high multiplications' operands and
+// results) and RCX:
 //
 //   - EDX holds the low 32 bits of the latest high multiplication, the
 //     value a branch tests (0 before the first one, as in the interpreter);
@@ -33,20 +32,16 @@ import (
 // x86-64 general registers by encoding number; HashX's ri is R8+i.
 const (
 	rAX = 0
-	rCX = 1
 	rDX = 2
 	rBX = 3
 	rSI = 6
-	rDI = 7
 	r8  = 8
 )
 
-// A bound on the code: eight 4-byte loads, at most 14 bytes for each of
-// the at most programSize instructions (a branch) and 8 for its stub, the
-// finalisation (four 13-byte key additions, two SipRounds of fourteen
-// instructions of at most 4 bytes, 28 bytes of output) and the loop's 20
-// bytes; 8 more for the emitter's 8-byte stores.
-const maxCodeSize = 8*4 + programSize*(14+8) + 4*13 + 2*14*4 + 28 + 20 + 8
+// A bound on the code: eight 4-byte loads and stores, at most 14 bytes for
+// each of the at most programSize instructions (a branch) and 8 for its
+// stub, and the loop's 14 bytes; 8 more for the emitter's 8-byte stores.
+const maxCodeSize = 2*8*4 + programSize*(14+8) + 14 + 8
 
 // emitter appends machine code to a fixed buffer: the mapping itself.
 type emitter struct {
@@ -73,11 +68,6 @@ func (e *emitter) byte3(a, b, c byte) { e.put(uint64(a)|uint64(b)<<8|uint64(c)<<
 
 func (e *emitter) u32(v uint32) { e.put(uint64(v), 4) }
 
-func (e *emitter) u64(v uint64) {
-	e.u32(uint32(v))
-	e.u32(uint32(v >> 32))
-}
-
 // rex is the REX prefix for 64-bit operands with reg in ModRM.reg (or SIB
 // index: x) and rm in ModRM.rm (or SIB base).
 func rex(reg, x, rm int) byte { return byte(0x48 | reg>>3<<2 | x>>3<<1 | rm>>3) }
@@ -100,13 +90,6 @@ func (e *emitter) group1(ext, dst int, c uint32) {
 // rotate is ROL (ext 0) or ROR (ext 1) of dst by n.
 func (e *emitter) rotate(ext, dst int, n uint64) {
 	e.put(uint64(rex(0, 0, dst))|0xc1<<8|uint64(modRM(ext, dst))<<16|n<<24, 4)
-}
-
-// movImm is MOV dst, imm64.
-func (e *emitter) movImm(dst int, v uint64) {
-	e.byte1(rex(0, 0, dst))
-	e.byte1(0xb8 | byte(dst&7))
-	e.u64(v)
 }
 
 // clearFlags zeroes EDX (the latest high multiplication) and ECX (no
@@ -172,59 +155,17 @@ func (e *emitter) stubs() {
 	}
 }
 
-// sipRound is a SipRound on registers a, b, c, d.
-func (e *emitter) sipRound(a, b, c, d int) {
-	const add, xor, rol = 0x01, 0x31, 0
-	e.regReg(add, a, b)
-	e.regReg(add, c, d)
-	e.rotate(rol, b, 13)
-	e.rotate(rol, d, 16)
-	e.regReg(xor, b, a)
-	e.regReg(xor, d, c)
-	e.rotate(rol, a, 32)
-	e.regReg(add, c, b)
-	e.regReg(add, a, d)
-	e.rotate(rol, b, 17)
-	e.rotate(rol, d, 21)
-	e.regReg(xor, b, c)
-	e.regReg(xor, d, a)
-	e.rotate(rol, c, 32)
-}
-
-// finish is HashX.finish on R8..R15, then the four output words.
-func (e *emitter) finish(k *sipState) {
-	const add, xor, mov = 0x01, 0x31, 0x89
-	for i, v := range [4]uint64{k.v0, k.v1, k.v2, k.v3} {
-		e.movImm(rAX, v)
-		e.regReg(add, [4]int{r8, r8 + 1, r8 + 6, r8 + 7}[i], rAX)
-	}
-	e.sipRound(r8, r8+1, r8+2, r8+3)
-	e.sipRound(r8+4, r8+5, r8+6, r8+7)
-	for i := range 4 {
-		e.regReg(xor, r8+i, r8+4+i)
-		// MOV [RDI+8i], R8+i
-		e.byte3(rex(r8+i, 0, rDI), mov, byte(0x47|i<<3))
-		e.byte1(byte(8 * i))
-	}
-}
-
-// compileAMD64 writes the machine code of a HashX function (its keys and
-// program) to buf (at least maxCodeSize bytes) and returns its length, or
-// 0 if the program holds an instruction it cannot encode (none that
-// generate makes).
-func compileAMD64(keys *sipState, p *program, buf []byte) int {
+// compileAMD64 writes the machine code of program p to buf (at least
+// maxCodeSize bytes) and returns its length, or 0 if the program holds an
+// instruction it cannot encode (none that generate makes).
+func compileAMD64(p *program, buf []byte) int {
 	e := emitter{b: buf[:maxCodeSize]}
-	for i := range 8 { // MOV R8+i, [RBX+8i]
-		e.byte3(rex(r8+i, 0, rBX), 0x8b, byte(0x43|i<<3))
-		e.byte1(byte(8 * i))
-	}
+	e.regFile(0x8b) // MOV R8+i, [RBX+8i]
 	e.clearFlags()
 	if !e.program(p) {
 		return 0
 	}
-	e.finish(keys)
-	e.byte3(0x48, 0x83, 0xc7) // ADD RDI, 32
-	e.byte1(32)
+	e.regFile(0x89)           // MOV [RBX+8i], R8+i
 	e.byte3(0x48, 0x83, 0xc3) // ADD RBX, 64
 	e.byte1(64)
 	e.regReg(0x39, rBX, rSI) // CMP RBX, RSI
@@ -234,6 +175,15 @@ func compileAMD64(keys *sipState, p *program, buf []byte) int {
 	e.byte1(0xc3) // RET
 	e.stubs()
 	return e.n
+}
+
+// regFile is MOV between R8+i and [RBX+8i] for each register: load
+// (opcode 8B) or store (89).
+func (e *emitter) regFile(opcode byte) {
+	for i := range 8 {
+		e.byte3(rex(r8+i, 0, rBX), opcode, byte(0x43|i<<3))
+		e.byte1(byte(8 * i))
+	}
 }
 
 // program emits p's instructions.

@@ -33,12 +33,13 @@
 // # Compiled HashX
 //
 // A Machine runs a HashX compiled to machine code: Load emits x86-64 code
-// for the function (the program with HashX's registers in R8-R15 and the
-// finalisation with the keys as immediates, in a loop over a run of
-// inputs) and Hash, Hash64 and Hash64s call it through a small assembly
-// stub, in pure Go (no cgo). The inputs' SipHash expansions are computed
-// before the call, four at a time in AVX2 lanes where the CPU has it
-// (hand-written assembly), so that their latency stays off the program's.
+// for the program (HashX's registers in R8-R15, in a loop over a run of
+// register files) and Hash, Hash64 and Hash64s call it through a small
+// assembly stub, in pure Go (no cgo). The SipHash stages before and after
+// the program (the expansion of the inputs, the finalisation) run outside
+// the generated loop, four inputs at a time in AVX2 lanes where the CPU
+// has it (hand-written assembly), so that their latency stays off the
+// program's.
 // Hashing is then about 15 times faster than interpreting
 // (BenchmarkMachineHash64); loading costs about 5 µs of emitting and two
 // mprotect calls, so it pays from a few dozen hashes: Equi-X's solver

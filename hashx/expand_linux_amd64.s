@@ -2,8 +2,9 @@
 
 #include "textflag.h"
 
-// The SipHash expansion (siphash24CtrState512) of four consecutive inputs
-// at once, one per 64-bit lane of the AVX2 registers Y0..Y3 (v0..v3).
+// HashX's SipHash stages for four inputs at once, one per 64-bit lane of
+// AVX2 registers: the expansion (siphash24CtrState512) before the program
+// and the finalisation (HashX.finish) after it.
 
 // rotl16 is a VPSHUFB mask rotating each 64-bit lane left by 16 bits:
 // result byte j is source byte (j+6) mod 8 of its lane.
@@ -35,34 +36,45 @@ GLOBL constFour<>(SB), RODATA|NOPTR, $8
 	VPSRLQ $(64-n), r, r \
 	VPOR   t, r, r
 
-// SIPROUND is one SipRound on Y0..Y3 (Y7 the rotl16 mask, Y5 scratch).
-#define SIPROUND \
-	VPADDQ Y1, Y0, Y0 \
-	VPADDQ Y3, Y2, Y2 \
-	ROTL(13, Y1, Y5) \
-	VPSHUFB Y7, Y3, Y3 \
-	VPXOR Y0, Y1, Y1 \
-	VPXOR Y2, Y3, Y3 \
-	VPSHUFD $0xb1, Y0, Y0 \
-	VPADDQ Y1, Y2, Y2 \
-	VPADDQ Y3, Y0, Y0 \
-	ROTL(17, Y1, Y5) \
-	ROTL(21, Y3, Y5) \
-	VPXOR Y2, Y1, Y1 \
-	VPXOR Y0, Y3, Y3 \
-	VPSHUFD $0xb1, Y2, Y2
+// SIPROUND is one SipRound on a, b, c, d (Y7 the rotl16 mask, t scratch).
+#define SIPROUND4(a, b, c, d, t) \
+	VPADDQ b, a, a \
+	VPADDQ d, c, c \
+	ROTL(13, b, t) \
+	VPSHUFB Y7, d, d \
+	VPXOR a, b, b \
+	VPXOR c, d, d \
+	VPSHUFD $0xb1, a, a \
+	VPADDQ b, c, c \
+	VPADDQ d, a, a \
+	ROTL(17, b, t) \
+	ROTL(21, d, t) \
+	VPXOR c, b, b \
+	VPXOR a, d, d \
+	VPSHUFD $0xb1, c, c
+
+#define SIPROUND SIPROUND4(Y0, Y1, Y2, Y3, Y5)
+
+// TRANSPOSE turns four rows of four words (a, b, c, d) into four columns,
+// in place (t0..t3 scratch).
+#define TRANSPOSE(a, b, c, d, t0, t1, t2, t3) \
+	VPUNPCKLQDQ b, a, t0 \
+	VPUNPCKHQDQ b, a, t1 \
+	VPUNPCKLQDQ d, c, t2 \
+	VPUNPCKHQDQ d, c, t3 \
+	VPERM2I128 $0x20, t2, t0, a \
+	VPERM2I128 $0x20, t3, t1, b \
+	VPERM2I128 $0x31, t2, t0, c \
+	VPERM2I128 $0x31, t3, t1, d
 
 // STORE4 writes the lanes of Y0..Y3 as four rows of four words, input i
-// at off+64i(DI): a 4x4 transpose (T: Y8..Y11, rows Y12..Y15).
+// at off+64i(DI).
 #define STORE4(off) \
-	VPUNPCKLQDQ Y1, Y0, Y8 \
-	VPUNPCKHQDQ Y1, Y0, Y9 \
-	VPUNPCKLQDQ Y3, Y2, Y10 \
-	VPUNPCKHQDQ Y3, Y2, Y11 \
-	VPERM2I128 $0x20, Y10, Y8, Y12 \
-	VPERM2I128 $0x20, Y11, Y9, Y13 \
-	VPERM2I128 $0x31, Y10, Y8, Y14 \
-	VPERM2I128 $0x31, Y11, Y9, Y15 \
+	VMOVDQU Y0, Y12 \
+	VMOVDQU Y1, Y13 \
+	VMOVDQU Y2, Y14 \
+	VMOVDQU Y3, Y15 \
+	TRANSPOSE(Y12, Y13, Y14, Y15, Y8, Y9, Y10, Y11) \
 	VMOVDQU Y12, (off)(DI) \
 	VMOVDQU Y13, (off+64)(DI) \
 	VMOVDQU Y14, (off+128)(DI) \
@@ -109,6 +121,49 @@ loop:
 	ADDQ $256, DI
 	DECQ CX
 	JNZ loop
+	VZEROUPPER
+	RET
+
+// func finishAVX2(k *sipState, regs *[8]uint64, blocks int, out *uint64)
+//
+// For each block of four register files (HashX.finish, then Hash64): the
+// files' words as columns, r0..r3 in Y0..Y3 and r4..r7 in Y8..Y11 (Y7
+// holds the rotl16 mask), the keys added to r0, r1, r6 and r7, one
+// SipRound per half, and r0^r4 stored. blocks >= 1; needs AVX2.
+TEXT ·finishAVX2(SB), NOSPLIT, $0-32
+	MOVQ k+0(FP), AX
+	MOVQ regs+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	MOVQ out+24(FP), DI
+	VMOVDQU rotl16<>(SB), Y7
+
+floop:
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 64(SI), Y1
+	VMOVDQU 128(SI), Y2
+	VMOVDQU 192(SI), Y3
+	TRANSPOSE(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y12)
+	VMOVDQU 32(SI), Y8
+	VMOVDQU 96(SI), Y9
+	VMOVDQU 160(SI), Y10
+	VMOVDQU 224(SI), Y11
+	TRANSPOSE(Y8, Y9, Y10, Y11, Y4, Y5, Y6, Y12)
+	VPBROADCASTQ 0(AX), Y4
+	VPADDQ Y4, Y0, Y0
+	VPBROADCASTQ 8(AX), Y4
+	VPADDQ Y4, Y1, Y1
+	VPBROADCASTQ 16(AX), Y4
+	VPADDQ Y4, Y10, Y10
+	VPBROADCASTQ 24(AX), Y4
+	VPADDQ Y4, Y11, Y11
+	SIPROUND4(Y0, Y1, Y2, Y3, Y5)
+	SIPROUND4(Y8, Y9, Y10, Y11, Y5)
+	VPXOR Y8, Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $256, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ floop
 	VZEROUPPER
 	RET
 

@@ -7,15 +7,15 @@ import "syscall"
 // jitBuilt: this build has a code generator and an entry stub.
 const jitBuilt = true
 
-// compileTo writes h's machine code to buf; see compileAMD64.
-func compileTo(h *HashX, buf []byte) int { return compileAMD64(&h.keys, &h.prog, buf) }
+// compileTo writes the machine code of h's program to buf; see
+// compileAMD64.
+func compileTo(h *HashX, buf []byte) int { return compileAMD64(&h.prog, buf) }
 
-// callBatch runs the compiled function at code: for i < n (at least 1),
-// the i-th [4]uint64 from out gets the output words of the input whose
-// SipHash expansion is the i-th [8]uint64 from regs (jit_linux_amd64.s).
+// callBatch runs the compiled program at code on n >= 1 register files:
+// regs and the n-1 [8]uint64 after it (jit_linux_amd64.s).
 //
 //go:noescape
-func callBatch(code uintptr, out *[4]uint64, regs *[8]uint64, n uint64)
+func callBatch(code uintptr, regs *[8]uint64, n uint64)
 
 // sysMemory is executable memory from the kernel: anonymous private
 // mappings whose protection flips between read-write and read-execute.

@@ -34,7 +34,7 @@ const codeSize = 16 << 10
 
 // batchSize bounds the hashes of one call into generated code (about 6 µs
 // of HashX, the longest a goroutine then cannot be preempted or stopped
-// for a garbage collection); Hash64s stages their outputs on the stack.
+// for a garbage collection); Hash64s stages their registers on the stack.
 const batchSize = 64
 
 // memory is what a Machine needs of the system: mappings of n bytes made
@@ -152,17 +152,16 @@ func (m *Machine) compile(h *HashX) bool {
 	return n > 0
 }
 
-// call runs the compiled function for n >= 1 inputs whose expansions are
-// at regs (and the n-1 [8]uint64 after it), writing their output words to
-// out (and the n-1 [4]uint64 after it).
+// call runs the compiled program on n >= 1 register files: regs and the
+// n-1 [8]uint64 after it.
 //
 // The mapping must stay reachable until the code has run: once the
 // address is taken, nothing else in the call refers to m, and a garbage
 // collection completing at a preemption just before the CALL could
 // otherwise run the cleanup that unmaps the code. KeepAlive holds it.
-func (m *Machine) call(out *[4]uint64, regs *[8]uint64, n uint64) {
+func (m *Machine) call(regs *[8]uint64, n uint64) {
 	c := m.code
-	callBatch(uintptr(unsafe.Pointer(&c.buf[0])), out, regs, n)
+	callBatch(uintptr(unsafe.Pointer(&c.buf[0])), regs, n)
 	runtime.KeepAlive(c)
 }
 
@@ -180,13 +179,28 @@ func (m *Machine) expand(start uint64, regs [][8]uint64) {
 	}
 }
 
-// hash1 is the output words of input.
-func (m *Machine) hash1(input uint64) [4]uint64 {
+// finish64 finishes the register files regs and writes their Hash64s to
+// out: four at a time with AVX2 where the CPU has it, the rest one by one.
+func (m *Machine) finish64(regs [][8]uint64, out []uint64) {
+	done := 0
+	if m.avx2 && len(regs) >= 4 {
+		blocks := len(regs) / 4
+		finishAVX2(&m.h.keys, &regs[0], blocks, &out[0])
+		done = 4 * blocks
+	}
+	for i := done; i < len(regs); i++ {
+		m.h.finish(&regs[i])
+		out[i] = regs[i][0] ^ regs[i][4]
+	}
+}
+
+// run1 is the final register state for input.
+func (m *Machine) run1(input uint64) [8]uint64 {
 	var r [8]uint64
 	siphash24CtrState512(&m.h.keys, input, &r)
-	var w [4]uint64
-	m.call(&w, &r, 1)
-	return w
+	m.call(&r, 1)
+	m.h.finish(&r)
+	return r
 }
 
 // Close releases m's code memory; m interprets until the next Load, which
@@ -208,8 +222,8 @@ func (m *Machine) Hash(input uint64) [32]byte {
 	if !m.compiled {
 		return m.h.Hash(input)
 	}
-	w := m.hash1(input)
-	return outputBytes(&w)
+	r := m.run1(input)
+	return digest(&r)
 }
 
 // Hash64 is the loaded function's Hash64.
@@ -217,13 +231,15 @@ func (m *Machine) Hash64(input uint64) uint64 {
 	if !m.compiled {
 		return m.h.Hash64(input)
 	}
-	return m.hash1(input)[0]
+	r := m.run1(input)
+	return r[0] ^ r[4]
 }
 
 // Hash64s sets out[i] to the loaded function's Hash64(start+i) for every
-// i (inputs wrap around at 2^64). Compiled, it runs whole batches of hashes
-// in generated code, calling into it once per 64; Equi-X's solver hashes
-// all its indices this way.
+// i (inputs wrap around at 2^64). Compiled, it expands a batch of inputs,
+// runs the program on the batch in one call into generated code (64 at a
+// time) and finishes the batch; Equi-X's solver hashes all its indices
+// this way.
 func (m *Machine) Hash64s(start uint64, out []uint64) {
 	if !m.compiled {
 		for i := range out {
@@ -232,14 +248,11 @@ func (m *Machine) Hash64s(start uint64, out []uint64) {
 		return
 	}
 	var regs [batchSize][8]uint64
-	var w [batchSize][4]uint64
 	for len(out) > 0 {
 		n := min(len(out), batchSize)
 		m.expand(start, regs[:n])
-		m.call(&w[0], &regs[0], uint64(n))
-		for i := range out[:n] {
-			out[i] = w[i][0]
-		}
+		m.call(&regs[0], uint64(n))
+		m.finish64(regs[:n], out[:n])
 		out = out[n:]
 		start += uint64(n)
 	}
