@@ -6,10 +6,10 @@ package equix
 // ErrFinalSum (test them with errors.Is); nil means s is a solution.
 //
 // Verify interprets HashX: compiling the program for its 8 hashes (two
-// mprotect calls and the emitter, BenchmarkVerifyCompiled) measured no
-// faster (77.5 µs against 76.0, medians of 5 interleaved runs on a busy
-// machine), and its system calls would serialize a server's verifying
-// goroutines on the process's memory map.
+// mprotect calls and the emitter, BenchmarkVerifyCompiled) measured slower
+// (74.5 µs against 45.0, medians of 7 interleaved runs on a busy machine),
+// and its system calls would serialize a server's verifying goroutines on
+// the process's memory map.
 func Verify(challenge []byte, s Solution) error {
 	if !inOrder(&s) {
 		return ErrOrder
