@@ -106,7 +106,8 @@ func probe(mem memory) bool {
 
 // Load makes h the function m computes, compiling its program into m's
 // code memory unless m.Interpret is set or Compiled is false. Should the
-// system refuse the memory at this point, m interprets h.
+// system refuse the memory at this point (or the program hold what the
+// compiler does not encode, which no seed's program does), m interprets h.
 func (m *Machine) Load(h *HashX) {
 	m.h = h
 	m.compiled = false

@@ -338,3 +338,59 @@ func TestCleanup(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestCompiledForms: hand-made programs with every instruction form the
+// compiler encodes, including ones the generator never makes (ADD_RS into
+// r5, whose LEA needs a displacement; a high multiplication of a register
+// by itself; branches everywhere), compute what the interpreter does.
+func TestCompiledForms(t *testing.T) {
+	if !Compiled() {
+		t.Skip("no compiler here")
+	}
+	forms := func(d, s int) []instr {
+		return []instr{
+			{ctl: ctl(kindMul, d, s, 0)},
+			{ctl: ctl(kindUMulH, d, s, 0)},
+			{ctl: ctl(kindSMulH, d, d, 0)},
+			{ctl: ctl(kindALU, d, 0, 1+uint32(d*7+s)%63)},                           // ROR_C
+			{ctl: ctl(kindALU, d, 0, 0), c: uint64(int64(int32(-12345 * (d + 1))))}, // ADD_C
+			{ctl: ctl(kindALU, d, 0, 0), c: 0x7fffffff, xor: ^uint64(0)},            // XOR_C
+			{ctl: ctl(kindALU, d, 0, 0), c: ^uint64(0x7fffffff), xor: ^uint64(0)},   // XOR_C
+			{ctl: ctl(kindALU, d, s, 0), k: ^uint64(0)},                             // SUB_R
+			{ctl: ctl(kindALU, d, s, 0), k: 1, xor: ^uint64(0)},                     // XOR_R
+			{ctl: ctl(kindALU, d, s, 0), k: 1},                                      // ADD_RS << 0
+			{ctl: ctl(kindALU, d, s, 0), k: 2},                                      // ADD_RS << 1
+			{ctl: ctl(kindALU, d, s, 0), k: 4},                                      // ADD_RS << 2
+			{ctl: ctl(kindALU, d, s, 0), k: 8},                                      // ADD_RS << 3
+		}
+	}
+	var m Machine
+	defer m.Close()
+	for _, mask := range []uint64{0, 1, 0x80000000, 0x0f0f0000, 0xffffffff} {
+		h := &HashX{keys: sipState{1, 2, 3, 4}}
+		h.prog.reset()
+		for d := range 8 {
+			for _, in := range forms(d, (d+3)%8) {
+				h.prog.code[h.prog.n] = in
+				h.prog.n++
+			}
+			// A branch back to the start of this register's forms.
+			h.prog.code[h.prog.n] = instr{ctl: kindBranch, k: uint64(h.prog.n - 13), c: mask}
+			h.prog.n++
+		}
+		m.Load(h)
+		if want := map[bool]string{true: "compiled", false: "interpreted"}[mask != 0]; m.Engine() != want {
+			t.Fatalf("mask %#x: %s, want %s (a zero mask is not compiled)", mask, m.Engine(), want)
+		}
+		var out [8]uint64
+		m.Hash64s(5, out[:])
+		for i, got := range out {
+			if want := h.Hash64(5 + uint64(i)); got != want {
+				t.Errorf("mask %#x input %d: compiled %#x, interpreted %#x", mask, 5+i, got, want)
+			}
+		}
+		if got, want := m.Hash(99), h.Hash(99); got != want {
+			t.Errorf("mask %#x: Hash(99) compiled %x, interpreted %x", mask, got, want)
+		}
+	}
+}
