@@ -7,9 +7,9 @@ package equix
 //
 // Verify interprets HashX: compiling the program for its 8 hashes (two
 // mprotect calls and the emitter, BenchmarkVerifyCompiled) measured slower
-// (74.5 µs against 45.0, medians of 7 interleaved runs on a busy machine),
-// and its system calls would serialize a server's verifying goroutines on
-// the process's memory map.
+// (52.4 µs against 42.9, medians of 9 interleaved runs), and its system
+// calls would serialize a server's verifying goroutines on the process's
+// memory map.
 func Verify(challenge []byte, s Solution) error {
 	if !inOrder(&s) {
 		return ErrOrder
