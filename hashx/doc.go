@@ -32,14 +32,15 @@
 //
 // # Compiled HashX
 //
-// A Machine runs a HashX compiled to machine code: Load emits x86-64 code
-// for the program (HashX's registers in R8-R15, in a loop over a run of
-// register files) and Hash, Hash64 and Hash64s call it through a small
-// assembly stub, in pure Go (no cgo). The SipHash stages before and after
-// the program (the expansion of the inputs, the finalisation) run outside
-// the generated loop, four inputs at a time in AVX2 lanes where the CPU
-// has it (hand-written assembly), so that their latency stays off the
-// program's.
+// A Machine runs a HashX compiled to machine code: Load emits code for
+// the program (x86-64 with HashX's registers in R8-R15, or AArch64 with
+// them in X8-X15, in a loop over a run of register files) and Hash,
+// Hash64 and Hash64s call it through a small assembly stub, in pure Go (no
+// cgo). The SipHash stages before and after the program (the expansion of
+// the inputs, the finalisation) run outside the generated loop, on amd64
+// four inputs at a time in AVX2 lanes where the CPU has it (hand-written
+// assembly), so that their latency stays off the program's.
+//
 // Hashing is then about 20 times faster than interpreting (Hash64s about
 // 80 ns a hash on this project's machine, Hash64 interpreted 1.5-2 µs);
 // loading costs about 15 µs (two mprotect calls and the emitter,
@@ -55,7 +56,10 @@
 // call covers at most 64 hashes (a few microseconds) and a garbage
 // collection's stop-the-world never waits long on it.
 //
-// The compiler exists for linux/amd64. Elsewhere, with the purego build
+// The compiler exists for linux/amd64 and linux/arm64 (whose code is
+// made visible to instruction fetch by cleaning and invalidating the
+// caches over the mapping after each write; its SipHash stages are
+// scalar Go; tested under qemu-user). Elsewhere, with the purego build
 // tag, with Machine.Interpret set, or where the system refuses executable
 // memory (SELinux's deny_execmem, systemd's MemoryDenyWriteExecute, a
 // seccomp filter: found out once, on first use, by compiling and running

@@ -2,10 +2,12 @@
 
 package hashx
 
-import "syscall"
-
 // jitBuilt: this build has a code generator and an entry stub.
 const jitBuilt = true
+
+// syncCode is nothing on x86-64, whose instruction fetch sees the stores
+// to the code.
+func syncCode([]byte) {}
 
 // compileTo writes the machine code of h's program to buf; see
 // compileAMD64.
@@ -16,21 +18,3 @@ func compileTo(h *HashX, buf []byte) int { return compileAMD64(&h.prog, buf) }
 //
 //go:noescape
 func callBatch(code uintptr, regs *[8]uint64, n uint64)
-
-// sysMemory is executable memory from the kernel: anonymous private
-// mappings whose protection flips between read-write and read-execute.
-type sysMemory struct{}
-
-func (sysMemory) alloc(n int) ([]byte, error) {
-	return syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-}
-
-func (sysMemory) writable(b []byte) error {
-	return syscall.Mprotect(b, syscall.PROT_READ|syscall.PROT_WRITE)
-}
-
-func (sysMemory) executable(b []byte) error {
-	return syscall.Mprotect(b, syscall.PROT_READ|syscall.PROT_EXEC)
-}
-
-func (sysMemory) free(b []byte) error { return syscall.Munmap(b) }

@@ -1,4 +1,4 @@
-//go:build !linux || !amd64 || purego
+//go:build !linux || !(amd64 || arm64) || purego
 
 package hashx
 
@@ -11,12 +11,6 @@ const jitBuilt = false
 func compileTo(*HashX, []byte) int { return 0 }
 
 func callBatch(uintptr, *[8]uint64, uint64) { panic("hashx: no compiled code in this build") }
-
-func expandAVX2(*sipState, uint64, int, *[8]uint64) { panic("hashx: no AVX2 code in this build") }
-
-func finishAVX2(*sipState, *[8]uint64, int, *uint64) { panic("hashx: no AVX2 code in this build") }
-
-func hasAVX2() bool { return false }
 
 // sysMemory refuses every request: there is no code to put in it.
 type sysMemory struct{}

@@ -72,15 +72,15 @@ var jitWorks = sync.OnceValue(func() bool { return probe(sysMemory{}) })
 var cpuAVX2 = sync.OnceValue(hasAVX2)
 
 // Compiled reports whether Machines compile programs to machine code on
-// this system: the build has a compiler for the platform (linux/amd64,
-// without the purego tag) and the system grants executable memory (it
+// this system: the build has a compiler for the platform (linux/amd64 or
+// linux/arm64, without the purego tag) and the system grants executable memory (it
 // may refuse: SELinux's deny_execmem, systemd's MemoryDenyWriteExecute,
 // a seccomp filter). It is found out once, on the first call. Where it is
 // false, Machines interpret.
 func Compiled() bool { return jitBuilt && jitWorks() }
 
 // Engine names what runs programs on this system by default: "compiled"
-// (x86-64 machine code) or "interpreted"; see Compiled.
+// (x86-64 or AArch64 machine code) or "interpreted"; see Compiled.
 func Engine() string {
 	if Compiled() {
 		return "compiled"
