@@ -51,11 +51,11 @@
 //
 // Those Go figures are with HashX interpreted (Solver.Interpret now). A
 // Solver compiles HashX to machine code where package hashx can
-// (linux/amd64) and then solves a little faster than the C code with
-// compiled HashX: 7.95 ms per challenge against its 8.67 ms, CPU time,
-// medians of 9 interleaved runs (BENCHMARKS.md, "HashX compiled"). Verify
-// keeps interpreting: compiling for 8 hashes measured slower (52.4 µs
-// against 42.9).
+// (linux/amd64 and linux/arm64) and then, on amd64, solves a little faster
+// than the C code with compiled HashX: 7.95 ms per challenge against its
+// 8.67 ms, CPU time, medians of 9 interleaved runs (BENCHMARKS.md, "HashX
+// compiled"). Verify keeps interpreting: compiling for 8 hashes measured
+// slower (52.4 µs against 42.9).
 //
 // An interpreted solve is one HashX program and 65,536 evaluations (86.9
 // ms of the 94.8) plus 2.0 ms of table work; a solve allocates only what
