@@ -3,6 +3,8 @@ package equix
 import (
 	"errors"
 	"sync"
+
+	"github.com/powtcp/powtcp/hashx"
 )
 
 // The ways a solution fails, as the reference names them.
@@ -34,5 +36,27 @@ func (s *Solver) Solve(challenge []byte, dst []Solution) ([]Solution, error) {
 	if err != nil {
 		return dst[:0], err
 	}
-	return s.solve(h, dst[:0]), nil
+	return s.solve(s.load(h), dst[:0]), nil
 }
+
+// load gives the hasher to solve with: a HashX goes into s's Machine
+// (compiled unless s.Interpret), other hashers (tests' stand-ins) are
+// used as they are.
+func (s *Solver) load(h hasher) hasher {
+	x, ok := h.(*hashx.HashX)
+	if !ok {
+		return h
+	}
+	s.machine.Interpret = s.Interpret
+	s.machine.Load(x)
+	return &s.machine
+}
+
+// Engine names how s ran HashX for its latest challenge: "compiled" or
+// "interpreted" (see hashx.Machine.Engine).
+func (s *Solver) Engine() string { return s.machine.Engine() }
+
+// Close releases s's code memory (hashx.Machine.Close). It is never
+// necessary: a dropped Solver's memory is released after a garbage
+// collection. s stays usable.
+func (s *Solver) Close() error { return s.machine.Close() }

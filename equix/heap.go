@@ -1,5 +1,7 @@
 package equix
 
+import "github.com/powtcp/powtcp/hashx"
+
 // The solver's memory is a set of bucketed hash tables whose sizes are part
 // of the puzzle's definition in practice: the reference solver drops an item
 // that finds its bucket full, so a solver with other sizes finds another set
@@ -50,8 +52,15 @@ func complement(b int) int { return -b & coarseMask }
 
 // Solver holds the solver's memory (1.81 MiB, under 2 MiB) for reuse; one
 // per worker goroutine, not safe for concurrent use. Its zero value is
-// ready to use.
+// ready to use. It runs HashX compiled to machine code where package hashx
+// can (hashx.Compiled), in a code mapping it keeps between challenges.
 type Solver struct {
+	// Interpret, set before a Solve, makes the Solver interpret HashX
+	// programs even where it could compile them.
+	Interpret bool
+
+	machine hashx.Machine // HashX for the challenge being solved
+
 	// Stage 1: the hash values by their low 8 bits; idx1 holds each item's
 	// index, and shared holds the value's upper 56 bits.
 	count1 [numCoarse]uint16

@@ -79,7 +79,7 @@ func (sr *search) work() {
 		if err != nil {
 			continue // an unusable challenge: try the next
 		}
-		sols = s.solve(h, sols[:0])
+		sols = s.solve(s.load(h), sols[:0])
 		if sr.offer(challenge, sols) {
 			return
 		}

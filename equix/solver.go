@@ -1,5 +1,7 @@
 package equix
 
+import "github.com/powtcp/powtcp/hashx"
+
 // hasher is what the solver and verifier need of HashX: the 64-bit value of
 // one index. *hashx.HashX is one; tests use stand-ins.
 type hasher interface {
@@ -35,22 +37,44 @@ func (s *Solver) solve(h hasher, dst []Solution) []Solution {
 	return s.round3(dst)
 }
 
+// hashBatch is how many values hashAll asks a hashx.Machine for at once
+// (its compiled code hashes runs of inputs per call).
+const hashBatch = 256
+
 // hashAll is round 0: every index's value, by its low 8 bits.
 //
 //go:norace
 func (s *Solver) hashAll(h hasher) {
 	s.count1 = [numCoarse]uint16{}
-	for i := range indexSpace {
-		v := h.Hash64(uint64(i))
-		b := v & coarseMask
-		n := s.count1[b]
-		if n >= coarseItems {
-			continue
+	// The concrete type, so that vs stays on the stack.
+	bh, ok := h.(*hashx.Machine)
+	if !ok {
+		for i := range indexSpace {
+			s.file1(i, h.Hash64(uint64(i)))
 		}
-		s.count1[b] = n + 1
-		s.idx1[b][n] = uint16(i)
-		s.shared[b][n] = v >> coarseBits
+		return
 	}
+	var vs [hashBatch]uint64
+	for i := 0; i < indexSpace; i += hashBatch {
+		bh.Hash64s(uint64(i), vs[:])
+		for j, v := range vs {
+			s.file1(i+j, v)
+		}
+	}
+}
+
+// file1 files index i's value v in its coarse bucket, unless that is full.
+//
+//go:norace
+func (s *Solver) file1(i int, v uint64) {
+	b := v & coarseMask
+	n := s.count1[b]
+	if n >= coarseItems {
+		return
+	}
+	s.count1[b] = n + 1
+	s.idx1[b][n] = uint16(i)
+	s.shared[b][n] = v >> coarseBits
 }
 
 // carry is what the low 8 bits of two values from buckets b and -b carry

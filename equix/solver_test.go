@@ -285,3 +285,21 @@ func FuzzVerifySums(f *testing.F) {
 		require.Equal(t, got == nil, wireOrdered(sol) && sumsHold(h, sol))
 	})
 }
+
+// TestSolveAllocs: a reused Solver allocates only what hashx.New does (the
+// decoded program), compiled or interpreted.
+func TestSolveAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, interpret := range []bool{false, true} {
+		s := Solver{Interpret: interpret}
+		dst := make([]Solution, 0, MaxSolutions)
+		challenge := []byte("abc")
+		dst, _ = s.Solve(challenge, dst)
+		if a := testing.AllocsPerRun(2, func() { dst, _ = s.Solve(challenge, dst) }); a != 1 {
+			t.Errorf("%s: %v allocations per Solve, want 1", s.Engine(), a)
+		}
+		s.Close()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/powtcp/powtcp/hashx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -59,8 +60,12 @@ var torVectors = []struct {
 	}},
 }
 
+// TestTorVectors runs the vectors with HashX compiled (where this system
+// compiles it) and interpreted.
 func TestTorVectors(t *testing.T) {
 	var s Solver
+	defer s.Close()
+	interpreted := Solver{Interpret: true}
 	for _, tt := range torVectors {
 		t.Run(tt.challenge, func(t *testing.T) {
 			challenge := []byte(tt.challenge)
@@ -73,6 +78,11 @@ func TestTorVectors(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, tt.want, append([]Solution{}, got...))
+			require.Equal(t, hashx.Engine(), s.Engine())
+			slow, err := interpreted.Solve(challenge, nil)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, append([]Solution{}, slow...))
+			require.Equal(t, "interpreted", interpreted.Engine())
 			if !raceEnabled || tt.challenge == "a" {
 				pooled, err := Solve(challenge)
 				require.NoError(t, err)

@@ -96,8 +96,9 @@
 // finishes with Sum on a copy of the state, so it costs one block
 // compression and no allocation: as much as sha256.Sum256 of 32 bytes.
 //
-// For Equi-X, each worker has its own equix.Solver and nonces (its id in
-// the first two bytes), solves one nonce's challenge at a time and takes
-// the first solution whose effort hash has the bits; Result.Attempts
-// counts solutions.
+// For Equi-X, Solve is equix.SolveContext over the nonces 0, 1, 2, ...:
+// each worker has its own equix.Solver (HashX compiled to machine code
+// where package hashx can), solves one nonce's challenge at a time, and
+// the first solution whose effort hash has the bits is taken;
+// Result.Attempts counts solutions.
 package hashcash

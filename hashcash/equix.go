@@ -1,11 +1,12 @@
 package hashcash
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/powtcp/powtcp/equix"
 )
@@ -104,68 +105,53 @@ func verifyEquix(stamp string, st Stamp, verify equixVerifier) error {
 	return nil
 }
 
-// An equixSearcher is one worker's Equi-X search: it solves the challenge
-// prefix || nonce for one nonce after another, the worker's id in the
-// nonce's first two bytes and a sequence number in the other six (big
-// endian), and takes the first solution whose stamp's effort hash has the
-// bits.
-type equixSearcher struct {
-	bits      int
-	solver    *equix.Solver
-	challenge []byte // prefix || nonce
-	prefixLen int
-	id        uint64 // the worker's id, shifted into the nonce's top bytes
-	seq       uint64
-	sols      []equix.Solution
-	msg       []byte // prefix || counter of the last candidate
-	err       error
-	_         [64]byte // keeps other workers' data off this one's cache lines
+// An equixAcceptor is Solve's judge of Equi-X solutions, for
+// equix.SolveContext, which calls it for one solution at a time: it counts
+// them and takes the first whose stamp's effort hash has the bits.
+type equixAcceptor struct {
+	prefix   string
+	bits     int
+	attempts *atomic.Uint64
+	msg      []byte // prefix || counter of the last candidate
 }
 
-func newEquixSearcher(prefix string, bits, worker int) *equixSearcher {
-	s := &equixSearcher{
-		bits:      bits,
-		solver:    equix.NewSolver(),
-		prefixLen: len(prefix),
-		id:        uint64(worker) << 48,
-		sols:      make([]equix.Solution, 0, equix.MaxSolutions),
-		msg:       make([]byte, 0, len(prefix)+EquixCounterLen),
-	}
-	s.challenge = EquixChallenge(make([]byte, 0, len(prefix)+equixNonceLen), prefix, EquixNonce{})
-	s.msg = append(s.msg, prefix...)
-	return s
+func newEquixAcceptor(prefix string, bits int, attempts *atomic.Uint64) *equixAcceptor {
+	return &equixAcceptor{prefix: prefix, bits: bits, attempts: attempts, msg: make([]byte, 0, len(prefix)+EquixCounterLen)}
 }
 
-// search solves the next nonce's challenge (n is ignored: one solve takes
-// milliseconds, so Solve looks at its context between nonces) and returns
-// the number of solutions whose effort hash it computed.
-func (s *equixSearcher) search(int) (tried uint64, found bool) {
+// accept reports whether sol, a solution of challenge (prefix || nonce),
+// makes a stamp with the bits; the stamp is then a.stamp().
+func (a *equixAcceptor) accept(challenge []byte, sol equix.Solution) bool {
+	a.attempts.Add(1)
 	var nonce EquixNonce
-	binary.BigEndian.PutUint64(nonce[:], s.id|s.seq&(1<<48-1))
-	s.seq++
-	copy(s.challenge[s.prefixLen:], nonce[:])
-	sols, err := s.solver.Solve(s.challenge, s.sols[:0])
-	s.sols = sols[:0]
-	switch {
-	case errors.Is(err, equix.ErrChallenge):
-		return 0, false // this nonce's HashX program is unusable: next one
-	case err != nil:
-		s.err = fmt.Errorf("Equi-X solve: %w", err)
-		return 0, false
-	}
-	for _, sol := range sols {
-		tried++
-		s.msg = appendEquixCounter(s.msg[:s.prefixLen], nonce, sol)
-		sum := sha256.Sum256(s.msg)
-		if LeadingZeroBits(sum[:]) >= s.bits {
-			return tried, true
-		}
-	}
-	return tried, false
+	copy(nonce[:], challenge[len(a.prefix):])
+	a.msg = appendEquixCounter(append(a.msg[:0], a.prefix...), nonce, sol)
+	sum := sha256.Sum256(a.msg)
+	return LeadingZeroBits(sum[:]) >= a.bits
 }
 
-// stamp returns the last candidate.
-func (s *equixSearcher) stamp() []byte { return s.msg }
+// stamp is the last candidate.
+func (a *equixAcceptor) stamp() string { return string(a.msg) }
 
-// failure is why the solver cannot go on, or nil.
-func (s *equixSearcher) failure() error { return s.err }
+// equixNonces gives the challenges prefix || nonce for the nonces 0, 1,
+// 2, ... (big endian), each in its own slice, for equix.SolveContext.
+func equixNonces(prefix string) func() ([]byte, bool) {
+	var seq uint64
+	return func() ([]byte, bool) {
+		var nonce EquixNonce
+		binary.BigEndian.PutUint64(nonce[:], seq)
+		seq++
+		return EquixChallenge(nil, prefix, nonce), true
+	}
+}
+
+// solveEquix is Solve for Equix: equix.SolveContext on workers goroutines
+// (each with its equix.Solver) over the nonces from 0, until a solution's
+// stamp has the bits or ctx is done.
+func solveEquix(ctx context.Context, prefix string, bits, workers int, attempts *atomic.Uint64) (string, error) {
+	a := newEquixAcceptor(prefix, bits, attempts)
+	if _, _, err := equix.SolveContext(ctx, workers, equixNonces(prefix), a.accept); err != nil {
+		return "", err
+	}
+	return a.stamp(), nil
+}

@@ -228,13 +228,15 @@ func TestEquixChallenge(t *testing.T) {
 	assert.True(t, bytes.Equal([]byte("x1:3:261125:r:equix:AAAA:\xff\x00\x01\x00\x00\x00\x00\x00"), got), "%q", got)
 }
 
-func TestEquixSearcherNonces(t *testing.T) {
-	// Two workers never try the same nonce: the id is in the top bytes.
-	a, b := newEquixSearcher("1:0:261125:r:equix:AAAA:", 0, 1), newEquixSearcher("1:0:261125:r:equix:AAAA:", 0, 2)
-	assert.NotEqual(t, a.id, b.id)
-	assert.Equal(t, uint64(1)<<48, a.id)
-	assert.Zero(t, a.id&(1<<48-1))
-	assert.LessOrEqual(t, maxWorkers, 1<<16, "every worker id fits the nonce's two bytes")
+// TestEquixNonces: Solve's challenges are prefix || nonce for the nonces
+// 0, 1, 2, ..., each in its own slice (equix.SolveContext keeps them).
+func TestEquixNonces(t *testing.T) {
+	next := equixNonces("1:0:261125:r:equix:AAAA:")
+	a, _ := next()
+	b, ok := next()
+	require.True(t, ok)
+	assert.Equal(t, EquixChallenge(nil, "1:0:261125:r:equix:AAAA:", EquixNonce{}), a)
+	assert.Equal(t, EquixChallenge(nil, "1:0:261125:r:equix:AAAA:", EquixNonce{7: 1}), b)
 }
 
 func FuzzParseEquixCounter(f *testing.F) {

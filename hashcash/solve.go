@@ -68,12 +68,13 @@ const base64Chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 // attempts, so an attempt costs a single block compression and no
 // allocation.
 //
-// For Equix, each worker has its own equix.Solver (about 2 MiB, so at most
-// maxEquixWorkers workers) and its own nonces (the worker's id in their
-// first two bytes), solves the Equi-X challenge of each nonce and computes
-// the effort hash of every solution; ctx is looked at between nonces, each
-// a solve of milliseconds. Result.Attempts counts solutions, so HashRate is
-// solutions per second.
+// For Equix, the search is equix.SolveContext: each worker has its own
+// equix.Solver (about 2 MiB, so at most maxEquixWorkers workers, with
+// HashX compiled where package hashx compiles) and solves the Equi-X
+// challenges of the nonces 0, 1, 2, ... in turn; the effort hash of every
+// solution is computed as it turns up; ctx is looked at between nonces,
+// each a solve of milliseconds. Result.Attempts counts solutions, so
+// HashRate is solutions per second.
 func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error) {
 	st, err := ParsePrefix(prefix)
 	if err != nil {
@@ -91,28 +92,36 @@ func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, maxWorkers)
-	if alg == Equix {
-		workers = min(workers, maxEquixWorkers)
-	}
 
 	start := time.Now()
+	var attempts atomic.Uint64
+	stopProgress := func() {}
+	if opts.Progress != nil {
+		stopProgress = reportProgress(opts, &attempts)
+	}
+	var stamp string
+	if alg == Equix {
+		stamp, err = solveEquix(ctx, prefix, st.Bits, min(workers, maxEquixWorkers), &attempts)
+	} else {
+		stamp, err = solveHashes(ctx, alg, prefix, st.Bits, workers, &attempts)
+	}
+	stopProgress()
+	return Result{Stamp: stamp, Attempts: attempts.Load(), Elapsed: time.Since(start)}, err
+}
+
+// solveHashes is Solve for SHA1 and SHA256: workers searchers until one
+// finds a stamp or ctx is done.
+func solveHashes(ctx context.Context, alg Alg, prefix string, bits, workers int, attempts *atomic.Uint64) (string, error) {
 	var (
-		attempts atomic.Uint64
-		done     atomic.Bool
-		found    = make([]string, workers) // worker w writes found[w] and failed[w] only
-		failed   = make([]error, workers)
-		wg       sync.WaitGroup
+		done  atomic.Bool
+		found = make([]string, workers) // worker w writes found[w] only
+		wg    sync.WaitGroup
 	)
 	for w := range workers {
 		wg.Go(func() {
 			// Allocated by the worker, and padded, so that workers do
 			// not share the cache lines they write to.
-			var s worker
-			if alg == Equix {
-				s = newEquixSearcher(prefix, st.Bits, w)
-			} else {
-				s = newSearcher(alg, prefix, st.Bits, w)
-			}
+			s := newSearcher(alg, prefix, bits, w)
 			for !done.Load() {
 				select {
 				case <-ctx.Done():
@@ -121,11 +130,6 @@ func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error
 				}
 				n, ok := s.search(batch)
 				attempts.Add(n)
-				if err := s.failure(); err != nil {
-					failed[w] = err
-					done.Store(true)
-					return
-				}
 				if ok {
 					found[w] = string(s.stamp())
 					done.Store(true)
@@ -133,38 +137,13 @@ func Solve(ctx context.Context, prefix string, opts SolveOptions) (Result, error
 			}
 		})
 	}
-	stopProgress := func() {}
-	if opts.Progress != nil {
-		stopProgress = reportProgress(opts, &attempts)
-	}
 	wg.Wait()
-	stopProgress()
-
-	res := Result{Attempts: attempts.Load(), Elapsed: time.Since(start)}
 	for _, stamp := range found {
 		if stamp != "" {
-			res.Stamp = stamp
-			return res, nil
+			return stamp, nil
 		}
 	}
-	for _, err := range failed {
-		if err != nil {
-			return res, err
-		}
-	}
-	return res, ctx.Err()
-}
-
-// A worker is one goroutine's search: a searcher for the hashes, an
-// equixSearcher for Equix.
-type worker interface {
-	// search tries up to n counters (an equixSearcher: the solutions of
-	// one nonce) and returns how many it tried and whether the last one,
-	// stamp(), is a solution.
-	search(n int) (tried uint64, found bool)
-	stamp() []byte
-	// failure is why the search cannot go on, or nil.
-	failure() error
+	return "", ctx.Err()
 }
 
 // reportProgress calls opts.Progress every opts.ProgressInterval from a new
@@ -293,9 +272,6 @@ func (s *searcher) search(n int) (tried uint64, found bool) {
 func (s *searcher) stamp() []byte {
 	return s.msg[:len(s.msg)-tailLen+s.k]
 }
-
-// failure is nil: hashing cannot fail.
-func (s *searcher) failure() error { return nil }
 
 // next advances the odometer, wrapping around after 64^odoLen rounds.
 func (s *searcher) next() {

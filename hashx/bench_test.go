@@ -79,3 +79,66 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	sink = acc
 }
+
+// BenchmarkMachineHash64 is Hash64 through a Machine: compiled (where this
+// system compiles) and interpreted.
+func BenchmarkMachineHash64(b *testing.B) {
+	for _, c := range []struct {
+		name      string
+		interpret bool
+	}{{"compiled", false}, {"interpreted", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			h, err := New([]byte("This is a test\x00"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := Machine{Interpret: c.interpret}
+			defer m.Close()
+			m.Load(h)
+			b.ReportAllocs()
+			var acc uint64
+			var in uint64
+			for b.Loop() {
+				acc += m.Hash64(in)
+				in++
+			}
+			sink = acc
+		})
+	}
+}
+
+// BenchmarkLoad is compiling a program into a Machine's existing mapping
+// (two mprotect calls and the emitter).
+func BenchmarkLoad(b *testing.B) {
+	hs := make([]*HashX, len(benchSeeds))
+	for i, s := range benchSeeds {
+		hs[i], _ = New(s)
+	}
+	var m Machine
+	defer m.Close()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		m.Load(hs[i%len(hs)])
+		i++
+	}
+}
+
+// BenchmarkMachineHash64s is Hash64s in Equi-X's runs of 256, per hash.
+func BenchmarkMachineHash64s(b *testing.B) {
+	h, err := New([]byte("This is a test\x00"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m Machine
+	defer m.Close()
+	m.Load(h)
+	var out [256]uint64
+	var in uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Hash64s(in, out[:])
+		in += uint64(len(out))
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(out)), "ns/hash")
+}

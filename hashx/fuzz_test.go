@@ -42,3 +42,36 @@ func FuzzNew(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCompiled: for any seed New accepts and any input, the compiled
+// function (where this system compiles) computes the interpreter's Hash,
+// Hash64 and Hash64s.
+func FuzzCompiled(f *testing.F) {
+	for _, v := range originalVectors {
+		f.Add([]byte(v.seed), uint64(0))
+	}
+	f.Add([]byte{}, ^uint64(0))
+	f.Add(seqBytes(300), uint64(123456))
+	f.Fuzz(func(t *testing.T, seed []byte, input uint64) {
+		h, err := New(seed)
+		if err != nil {
+			return
+		}
+		var m Machine
+		defer m.Close()
+		m.Load(h)
+		if got, want := m.Hash(input), h.Hash(input); got != want {
+			t.Fatalf("%s Hash(%d) = %x, interpreted %x", m.Engine(), input, got, want)
+		}
+		if got, want := m.Hash64(input), h.Hash64(input); got != want {
+			t.Fatalf("%s Hash64(%d) = %#x, interpreted %#x", m.Engine(), input, got, want)
+		}
+		var out [3]uint64
+		m.Hash64s(input, out[:])
+		for i, got := range out {
+			if want := h.Hash64(input + uint64(i)); got != want {
+				t.Fatalf("%s Hash64s(%d)[%d] = %#x, interpreted %#x", m.Engine(), input, i, got, want)
+			}
+		}
+	})
+}

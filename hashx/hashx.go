@@ -58,7 +58,14 @@ func New(seed []byte) (*HashX, error) {
 func (h *HashX) run(input uint64, r *[8]uint64) {
 	siphash24CtrState512(&h.keys, input, r)
 	h.prog.execute(r)
-	// Finalisation, removing the bias toward 0 of the multiplications.
+	h.finish(r)
+}
+
+// finish is the finalisation after the program, removing the bias toward 0
+// of the multiplications: the key added back, one SipRound per half.
+//
+//go:norace
+func (h *HashX) finish(r *[8]uint64) {
 	r[0] += h.keys.v0
 	r[1] += h.keys.v1
 	r[6] += h.keys.v2
@@ -72,11 +79,22 @@ func (h *HashX) run(input uint64, r *[8]uint64) {
 func (h *HashX) Hash(input uint64) [32]byte {
 	var r [8]uint64
 	h.run(input, &r)
+	return digest(&r)
+}
+
+// digest is the 32-byte output of a final register state.
+func digest(r *[8]uint64) [32]byte {
+	w := [4]uint64{r[0] ^ r[4], r[1] ^ r[5], r[2] ^ r[6], r[3] ^ r[7]}
+	return outputBytes(&w)
+}
+
+// outputBytes is the 32-byte output of its four words, little-endian.
+func outputBytes(w *[4]uint64) [32]byte {
 	var out [32]byte
-	binary.LittleEndian.PutUint64(out[0:], r[0]^r[4])
-	binary.LittleEndian.PutUint64(out[8:], r[1]^r[5])
-	binary.LittleEndian.PutUint64(out[16:], r[2]^r[6])
-	binary.LittleEndian.PutUint64(out[24:], r[3]^r[7])
+	binary.LittleEndian.PutUint64(out[0:], w[0])
+	binary.LittleEndian.PutUint64(out[8:], w[1])
+	binary.LittleEndian.PutUint64(out[16:], w[2])
+	binary.LittleEndian.PutUint64(out[24:], w[3])
 	return out
 }
 
