@@ -22,7 +22,7 @@ func callBatch(code uintptr, regs *[8]uint64, n uint64)
 // to the point of unification (jit_linux_arm64.s).
 func syncCode(b []byte) {
 	if len(b) > 0 {
-		syncRange(uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b)))
+		syncRange(uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b))) //nolint:gosec // G103: the range of freshly written code whose caches are made coherent
 	}
 }
 

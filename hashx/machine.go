@@ -162,7 +162,7 @@ func (m *Machine) compile(h *HashX) bool {
 // otherwise run the cleanup that unmaps the code. KeepAlive holds it.
 func (m *Machine) call(regs *[8]uint64, n uint64) {
 	c := m.code
-	callBatch(uintptr(unsafe.Pointer(&c.buf[0])), regs, n)
+	callBatch(uintptr(unsafe.Pointer(&c.buf[0])), regs, n) //nolint:gosec // G103: the stub calls the code at this address; KeepAlive below keeps the mapping
 	runtime.KeepAlive(c)
 }
 
