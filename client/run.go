@@ -21,6 +21,7 @@ import (
 
 	"github.com/powtcp/powtcp/client/powclient"
 	"github.com/powtcp/powtcp/hashcash"
+	"github.com/powtcp/powtcp/hashx"
 	"github.com/powtcp/powtcp/internal/wrongwork"
 	"github.com/powtcp/powtcp/protocol"
 )
@@ -225,10 +226,10 @@ func (p *progress) update(pr powclient.Progress) {
 
 // work says n attempts at rate per second in alg's units: hashes and MH/s,
 // or, for Equi-X, solutions (each one Equi-X solution and its effort hash)
-// and solutions/s.
+// and solutions/s, with the HashX engine that ran them.
 func work(alg hashcash.Alg, n uint64, rate float64) (count, speed string) {
 	if alg == hashcash.Equix {
-		return fmt.Sprintf("%d Equi-X solutions", n), fmt.Sprintf("%.1f solutions/s", rate)
+		return fmt.Sprintf("%d Equi-X solutions", n), fmt.Sprintf("%.1f solutions/s, HashX %s", rate, hashx.Engine())
 	}
 	return fmt.Sprintf("%d hashes", n), fmt.Sprintf("%.2f MH/s", rate/1e6)
 }

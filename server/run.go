@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
 
+	"github.com/powtcp/powtcp/hashx"
 	"github.com/powtcp/powtcp/quotes"
 	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
@@ -55,7 +56,8 @@ func run(ctx context.Context, cfg config) error {
 	}
 	log.Info("listening", zap.Stringer("addr", ln.Addr()), zap.String("upstream", cfg.Gate.Upstream), zap.Int("difficulty", cfg.Server.Difficulty),
 		zap.Int("max_conns", cfg.Server.MaxConns), zap.Bool("shared_spent_store", cfg.Server.Spent != nil),
-		zap.Stringer("alg", cfg.Server.Alg), zap.Bool("shared_key", cfg.Server.Key != nil))
+		zap.Stringer("alg", cfg.Server.Alg), zap.Bool("shared_key", cfg.Server.Key != nil),
+		zap.String("hashx", hashx.Engine())) // how Equi-X answers are checked: verification interprets, solving compiles where it can
 
 	admin, adminDone, err := startAdmin(cfg, srv, reg, log)
 	if err != nil {

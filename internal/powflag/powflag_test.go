@@ -42,5 +42,5 @@ func TestDifficulty(t *testing.T) {
 	assert.Equal(t, 20, DefaultDifficulty(hashcash.SHA256, hashcash.SHA256.DefaultBits()))
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	DeclareDifficulty(fs, new(int), 20, "base difficulty")
-	assert.Contains(t, fs.Lookup("difficulty").Usage, "(default 20); with -alg equix 0..8")
+	assert.Contains(t, fs.Lookup("difficulty").Usage, "(default 20); with -alg equix 0..11")
 }

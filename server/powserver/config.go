@@ -100,13 +100,13 @@ const (
 	// MaxTotalBits is the largest difficulty with adaptive bits added.
 	MaxTotalBits = 40
 	// MaxEquixDifficulty is the largest base difficulty with Equix, whose
-	// every bit doubles far slower work: 2^7 Equi-X solves, about 13 s of
-	// one core here (0.1 s a solve, README.md), so that an honest client
-	// solves well within the default challenge TTL.
-	MaxEquixDifficulty = 8
+	// every bit doubles far slower work: 2^10 Equi-X solves, about 8 s of
+	// one core here (8 ms a solve with HashX compiled, docs/design.md), so
+	// that an honest client solves well within the default challenge TTL.
+	MaxEquixDifficulty = 11
 	// MaxEquixTotalBits is the largest Equix difficulty with adaptive
 	// bits added: the default 6 extra bits on top of MaxEquixDifficulty.
-	MaxEquixTotalBits = 14
+	MaxEquixTotalBits = 17
 	// MaxNameLen is the longest Name: the resource "<client>@<name>" of the
 	// longest client key must fit in hashcash.MaxResourceLen.
 	MaxNameLen = hashcash.MaxResourceLen - 1 - maxClientKeyLen
@@ -153,9 +153,10 @@ func slowClientRate(alg hashcash.Alg) float64 {
 	return 1e6
 }
 
-// equixSlowClientRate is slowClientRate for Equix, in solutions/s: one
-// core here finds about 20 (a solve takes 0.1 s and yields ~2).
-const equixSlowClientRate = 2
+// equixSlowClientRate is slowClientRate for Equix, in solutions/s, about a
+// twelfth of one core's rate here: one core finds about 250 (a solve takes
+// 8 ms with HashX compiled and yields ~2).
+const equixSlowClientRate = 20
 
 // difficultyLimits are the largest base difficulty and the largest with
 // adaptive bits added for alg.

@@ -178,7 +178,7 @@ func TestParseFlags(t *testing.T) {
 		{give: []string{"extra"}, wantErr: "unexpected arguments"},
 		{give: []string{"-alg", "equix", "-difficulty", "1"}},
 		{give: []string{"-alg", "md5"}, wantErr: `-alg: unknown algorithm "md5"`},
-		{give: []string{"-alg", "equix", "-difficulty", "9"}, wantErr: "-difficulty 9: want 0..8 bits with -alg equix"},
+		{give: []string{"-alg", "equix", "-difficulty", "12"}, wantErr: "-difficulty 12: want 0..11 bits with -alg equix"},
 	}
 	for _, tt := range tests {
 		_, err := parseFlags(tt.give, io.Discard)
