@@ -37,7 +37,7 @@ func TestEquix(t *testing.T) {
 		code, stdout, stderr := runClient(t, "-addr", s.addr, "-timeout", "30s", "-v")
 		require.Equal(t, 0, code, "exit code; stderr:\n%s", stderr)
 		assert.True(t, known[strings.TrimSuffix(stdout, "\n")], stdout)
-		assert.Regexp(t, `client: session 1: 2 bits, \d+ Equi-X solutions in [0-9.]+ms \([0-9.]+ solutions/s\)`, stderr)
+		assert.Regexp(t, `client: session 1: 2 bits, \d+ Equi-X solutions in [0-9.]+ms \([0-9.]+ solutions/s, HashX (compiled|interpreted)\)`, stderr, "-v names the HashX engine")
 	})
 
 	for _, tt := range []struct {
