@@ -69,7 +69,8 @@ type target struct {
 	addr       string
 	pid        int
 	metricsURL string
-	child      *child // when spawned
+	child      *child        // when spawned
+	echo       *echoUpstream // the gate's upstream, when run here
 }
 
 // loadtest runs the phases and returns the report, also on failure when
@@ -94,6 +95,12 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	}
 	defer closeTarget()
 	rep.Server = &report.ServerInfo{Addr: t.addr, PID: t.pid, Spawned: t.child != nil, Args: cfg.ServerArgs, Metrics: t.metricsURL}
+	if cfg.Gate {
+		rep.Gate = &report.GateInfo{}
+		if t.echo != nil {
+			rep.Gate.Upstream = t.echo.Addr()
+		}
+	}
 	smp := newSampler(t.pid, t.metricsURL)
 	sctx, stopSampling := context.WithCancel(ctx)
 	var swg sync.WaitGroup
@@ -122,6 +129,11 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 
 	attacks, stopAttackers := startAttacks(ctx, cfg, t.addr, attackers, box)
 	defer stopAttackers()
+	if t.echo != nil {
+		// The upstream recovers once the attack ends: the gate must then
+		// free the stalled tunnels' descriptors.
+		defer t.echo.release()
+	}
 	log.Info("attack ramp", zap.Strings("scenarios", cfg.Scenarios), zap.Int("slowloris", cfg.Slowloris))
 	rampUp(ctx, cfg, attacks[scSlowloris])
 	var heldAtRamp int64
@@ -133,6 +145,10 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	rep.Attack.RampRSS = rep.Attack.Start.RSS
 	rep.Attack.HeldAtRamp = heldAtRamp
 	stopAttackers()
+	if t.echo != nil && rep.Gate != nil {
+		rep.Gate.Stalled = t.echo.stalled()
+		t.echo.release()
+	}
 	rep.Attackers = map[string]report.AttackStats{}
 	for name, a := range attacks {
 		st := a.stats()
@@ -159,12 +175,27 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 // openTarget is the server under test: the one at cfg.Addr, or one spawned
 // from cfg.Spawn, which the returned func stops.
 func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(), error) {
-	t := target{addr: cfg.Addr, pid: cfg.PID, metricsURL: cfg.MetricsURL}
+	t := target{addr: cfg.Addr, pid: cfg.PID, metricsURL: cfg.MetricsURL, echo: cfg.echo}
 	if cfg.Spawn == "" {
 		return t, func() {}, nil
 	}
-	c, err := spawnServer(ctx, log, cfg, []string{"-alg", cfg.alg().String()})
+	extra := []string{"-alg", cfg.alg().String()}
+	if cfg.Gate {
+		u, err := startEcho()
+		if err != nil {
+			return t, nil, fmt.Errorf("echo upstream: %w", err)
+		}
+		t.echo = u
+		extra = append(extra, "-upstream", u.Addr(), "-upstream-name", "echo")
+	}
+	closeEcho := func() {
+		if t.echo != nil && cfg.echo == nil {
+			t.echo.Close()
+		}
+	}
+	c, err := spawnServer(ctx, log, cfg, extra)
 	if err != nil {
+		closeEcho()
 		return t, nil, err
 	}
 	t.addr, t.pid, t.child = c.Addr, c.PID, c
@@ -175,6 +206,7 @@ func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(
 		if c.Alive() {
 			_ = c.stop(10 * time.Second) // best effort on the way out
 		}
+		closeEcho()
 	}, nil
 }
 
@@ -246,6 +278,18 @@ func startAttacks(ctx context.Context, cfg config, addr string, attackers *addrA
 	if cfg.has(scSolve) && cfg.SolveFlood > 0 {
 		ips := attackers.take(cfg.SolveFloodIPs)
 		start(scSolve, func(a *attack) { solveFlood(actx, &awg, a, ips, cfg.SolveFlood) })
+	}
+	if cfg.Gate && cfg.has(scTunnelHold) && cfg.TunnelHold > 0 {
+		ips := attackers.take(cfg.TunnelHoldIPs)
+		start(scTunnelHold, func(a *attack) { tunnelHold(actx, &awg, a, ips, cfg.TunnelHold) })
+	}
+	if cfg.Gate && cfg.has(scTrickle) && cfg.Trickle > 0 {
+		ips := attackers.take(max(1, cfg.Trickle/4))
+		start(scTrickle, func(a *attack) { trickle(actx, &awg, a, ips, cfg.Trickle, cfg.TrickleEvery) })
+	}
+	if cfg.Gate && cfg.has(scStall) && cfg.Stall > 0 {
+		ips := attackers.take(cfg.StallIPs)
+		start(scStall, func(a *attack) { stall(actx, &awg, a, ips, cfg.Stall) })
 	}
 	if cfg.has(scInflate) {
 		ips := attackers.take(64)

@@ -104,3 +104,9 @@ type BaselineReport struct {
 // Slowloris is the scenario whose held sockets the attackers' table shows
 // (loadgen -scenario slowloris).
 const Slowloris = "slowloris"
+
+// GateInfo is a run against a gate (loadgen -gate).
+type GateInfo struct {
+	Upstream string `json:"upstream,omitempty"` // the echo upstream loadgen ran; "" when the gate's own
+	Stalled  int    `json:"stalled,omitempty"`  // connections the upstream held stalled when the attack stopped
+}
