@@ -139,7 +139,7 @@ func echoOnce(c net.Conn, line string, d time.Duration) error {
 		return err
 	}
 	if got != line+"\n" {
-		return errBadEcho
+		return fmt.Errorf("%w: sent %q, got %q", errBadEcho, line+"\n", got)
 	}
 	return nil
 }
@@ -248,6 +248,7 @@ func trickle(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Add
 					r := classifyErr(err)
 					if errors.Is(err, errBadEcho) {
 						r = "bad-echo"
+						a.note(err.Error())
 					}
 					a.reply("trickle", r)
 				}
@@ -279,7 +280,7 @@ func trickleLines(ctx context.Context, c net.Conn, every time.Duration) error {
 			return err
 		}
 		if got != line {
-			return errBadEcho
+			return fmt.Errorf("%w: sent %q, got %q", errBadEcho, line, got)
 		}
 	}
 }

@@ -248,7 +248,7 @@ func checkReport(t *testing.T, rep *report.Report, kinds map[string][]string) {
 		a, ok := rep.Attackers[name]
 		require.True(t, ok, "attacker %s ran", name)
 		assert.Positive(t, a.Conns, "%s connected", name)
-		assert.Empty(t, a.Unexpected, "%s: replies other than the expected refusal: %v", name, a.Replies)
+		assert.Empty(t, a.Unexpected, "%s: replies other than the expected refusal: %v; notes %q", name, a.Replies, a.Notes)
 		for _, kind := range want {
 			expected := wantReplies(name, kind)
 			var n int64
