@@ -110,6 +110,9 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	attackers := newAddrAlloc(firstAttacker)
 	honestIPs := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
 	measureIdle(ctx, cfg, smp, rep)
+	if rep.Gate != nil && t.pid > 0 {
+		rep.Gate.IdlePipes = countPipes(t.pid)
+	}
 	// Stamps to send once expired: solved now, before the unloaded phase,
 	// so that they expire during the attack.
 	box := &seedBox{}
@@ -161,6 +164,9 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	// Let the server notice the closed sockets before the last reading.
 	pause(ctx, cfg.Settle)
 	rep.After = smp.sample(ctx, true)
+	if rep.Gate != nil && t.pid > 0 {
+		rep.Gate.AfterPipes = countPipes(t.pid)
+	}
 	if err = t.check(); err == nil && t.child != nil {
 		err = t.child.stop(15 * time.Second)
 		rep.Server.Outcomes = t.child.outcomes()

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,8 +140,8 @@ func TestFinishGateFDs(t *testing.T) {
 		pass  bool
 	}{{after: 28, want: "yes", pass: true}, {after: 29, want: "no", pass: false}} {
 		r := attackRun()
-		r.Gate = &GateInfo{Upstream: "127.0.0.1:2", Stalled: 3}
-		r.Idle.FDs, r.After.FDs, r.Attack.Peak.FDs = 20, tt.after, 90
+		r.Gate = &GateInfo{Upstream: "127.0.0.1:2", Stalled: 3, IdlePipes: 2, AfterPipes: 50}
+		r.Idle.FDs, r.After.FDs, r.Attack.Peak.FDs = 20, tt.after+48, 90 // 2 and 50 pipes, left out
 		r.Finish(&g)
 		var fds *Target
 		for i := range r.Targets {
@@ -152,7 +153,8 @@ func TestFinishGateFDs(t *testing.T) {
 		assert.Equal(t, tt.want, fds.Value)
 		require.NotNil(t, fds.Pass)
 		assert.Equal(t, tt.pass, *fds.Pass, "%d fds after, 20 idle", tt.after)
-		assert.Contains(t, fds.Note, "(peak 90)")
+		assert.Contains(t, fds.Note, "peak 90")
+		assert.Contains(t, fds.Note, fmt.Sprintf("18 idle, %d after", tt.after-2))
 		var out bytes.Buffer
 		Print(&out, r)
 		assert.Contains(t, out.String(), "3 connections stalled")
