@@ -204,7 +204,9 @@ func tunnelHold(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.
 			for ctx.Err() == nil {
 				c, ok := a.dialTunnel(ctx, ip, "hold")
 				if !ok {
-					pause(ctx, jitter(200*time.Millisecond))
+					// Over the cap: try again now and then, each try a
+					// solve (solveflood is the scenario that solves flat out).
+					pause(ctx, jitter(time.Second))
 					continue
 				}
 				stop, unhold := closeOnDone(ctx, c), a.hold()
