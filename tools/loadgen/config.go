@@ -162,11 +162,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.SolveFloodIPs, "solveflood-ips", 256, "source addresses of the solving flood (solveflood)")
 	fs.BoolVar(&c.Gate, "gate", false, "the server is a gate (server -upstream): honest clients open a tunnel and make one echo round trip through it; "+
 		"with -spawn loadgen runs the echo upstream and passes -upstream, with -addr the gate's upstream must be an echo service")
-	fs.IntVar(&c.TunnelHold, "tunnelhold", 64, "tunnels proven honestly and then held idle, re-opened when closed (tunnelhold, -gate)")
+	fs.IntVar(&c.TunnelHold, "tunnelhold", 36, "tunnels proven honestly and then held idle, re-opened when closed (tunnelhold, -gate); over the server's -max-tunnels-per-ip times -tunnelhold-ips, the rest retry every 2s or so")
 	fs.IntVar(&c.TunnelHoldIPs, "tunnelhold-ips", 2, "source addresses of the held tunnels (tunnelhold)")
 	fs.IntVar(&c.Trickle, "trickle", 8, "tunnels that trickle a byte every -trickle-every until the gate's lifetime ends them (trickle, -gate)")
 	fs.DurationVar(&c.TrickleEvery, "trickle-every", 500*time.Millisecond, "between two trickled bytes (trickle)")
-	fs.IntVar(&c.Stall, "stall", 8, "concurrent clients whose every other tunnel stalls the upstream (stall, -gate)")
+	fs.IntVar(&c.Stall, "stall", 4, "concurrent clients whose every other tunnel stalls the upstream, one tunnel a second or so each (stall, -gate)")
 	fs.IntVar(&c.StallIPs, "stall-ips", 4, "source addresses of the stall scenario's clients (stall)")
 	fs.DurationVar(&c.ChallengeTTL, "challenge-ttl", 60*time.Second, "the server's -challenge-ttl (passed to a spawned server); expired stamps are sent after it")
 	alg := fs.String("alg", hashcash.SHA256.String(), "the server's -alg (passed to a spawned server; name a running server's): "+hashcash.AlgNames()+"; the solver is calibrated for it")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/powtcp/powtcp/client/powclient"
+	"github.com/powtcp/powtcp/hashcash"
 )
 
 // Gate mode (-gate): the server relays proven connections to an upstream
@@ -166,11 +167,11 @@ func gateSession(ctx context.Context, addr string, o powclient.Options, n uint64
 // dialTunnel proves from ip and opens a tunnel, counting the connection,
 // or kind's refusal as "open-<class>".
 func (a *attack) dialTunnel(ctx context.Context, ip netip.Addr, kind string) (net.Conn, bool) {
-	c, err := powclient.Dial(ctx, a.addr, powclient.Options{Workers: 1, Dialer: dialer(ip, 10*time.Second)}, nil)
+	c, err := powclient.Dial(ctx, a.addr, powclient.Options{Workers: 1, Dialer: dialer(ip, 10*time.Second), Solve: a.solve}, nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.dialErrors.Add(1)
-			a.reply(kind, "open-"+classifyHonest(err))
+			a.reply(kind, "open-"+powclient.Classify(err)) // open-busy, open-too-slow, ...: benign
 		}
 		return nil, false
 	}
@@ -186,9 +187,9 @@ func (a *attack) hold() func() {
 	return func() { a.held.Add(-1) }
 }
 
-// tunnelRefused are the refusals of a tunnel the gate may give: over a
-// cap (busy), as powclient names them.
-var tunnelRefused = []string{"open-refused-busy", "open-closed", "open-timeout"}
+// tunnelRefused are the refusals of a tunnel expected: the gate's over a
+// cap, and the server's of a solve that took too long.
+var tunnelRefused = []string{"open-busy", "open-too-slow"} // too slow: this machine's CPUs are shared with the honest clients
 
 // ---- tunnelhold ----
 
@@ -201,12 +202,14 @@ func tunnelHold(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.
 	for i := range n {
 		ip := ips[i%len(ips)]
 		wg.Go(func() {
+			var first sync.Once
 			for ctx.Err() == nil {
 				c, ok := a.dialTunnel(ctx, ip, "hold")
+				first.Do(func() { a.ready.Add(1) })
 				if !ok {
 					// Over the cap: try again now and then, each try a
 					// solve (solveflood is the scenario that solves flat out).
-					pause(ctx, jitter(time.Second))
+					pause(ctx, jitter(2*time.Second))
 					continue
 				}
 				stop, unhold := closeOnDone(ctx, c), a.hold()
@@ -237,8 +240,10 @@ func trickle(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Add
 	for i := range n {
 		ip := ips[i%len(ips)]
 		wg.Go(func() {
+			var first sync.Once
 			for ctx.Err() == nil {
 				c, ok := a.dialTunnel(ctx, ip, "trickle")
+				first.Do(func() { a.ready.Add(1) })
 				if !ok {
 					pause(ctx, jitter(200*time.Millisecond))
 					continue
@@ -303,7 +308,7 @@ func stall(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr,
 		wg.Go(func() {
 			for i, j := w, 0; ctx.Err() == nil; i, j = i+workers, j+1 {
 				kind := "echo"
-				if j%2 == 0 {
+				if (w+j)%2 == 0 { // half the workers start with each kind
 					kind = "stall"
 				}
 				c, ok := a.dialTunnel(ctx, ips[i%len(ips)], kind)
@@ -325,6 +330,7 @@ func stall(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr,
 				}
 				c.Close()
 				stop()
+				pause(ctx, jitter(stallWait)) // each tunnel is a solve: not flat out
 			}
 		})
 	}
@@ -343,4 +349,39 @@ func stallReply(kind string, err error) string {
 		return "stalled"
 	}
 	return classifyErr(err)
+}
+
+// waitReady waits until each of attacks (nil ones skipped) has had every
+// client try its first tunnel, until deadline: the burst of their first
+// solves is over before the honest phase.
+func waitReady(ctx context.Context, deadline time.Time, want map[*attack]int) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for a, n := range want {
+		for a != nil && a.ready.Load() < int64(n) && time.Now().Before(deadline) {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// oneAtATime returns a solver that runs one solve at a time, however many
+// callers: the gate's attackers share it, so that together they take at
+// most one of this machine's CPUs from the honest clients. Their re-opening
+// rate is then what one core pays for; solveflood is the scenario that
+// measures solving attackers at full strength.
+func oneAtATime() func(context.Context, string, hashcash.SolveOptions) (hashcash.Result, error) {
+	slot := make(chan struct{}, 1)
+	return func(ctx context.Context, prefix string, o hashcash.SolveOptions) (hashcash.Result, error) {
+		select {
+		case slot <- struct{}{}:
+		case <-ctx.Done():
+			return hashcash.Result{}, ctx.Err()
+		}
+		defer func() { <-slot }()
+		return hashcash.Solve(ctx, prefix, o)
+	}
 }

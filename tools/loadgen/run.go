@@ -138,7 +138,9 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 		defer t.echo.release()
 	}
 	log.Info("attack ramp", zap.Strings("scenarios", cfg.Scenarios), zap.Int("slowloris", cfg.Slowloris))
+	rampStart := time.Now()
 	rampUp(ctx, cfg, attacks[scSlowloris])
+	waitReady(ctx, rampStart.Add(cfg.Ramp), map[*attack]int{attacks[scTunnelHold]: cfg.TunnelHold, attacks[scTrickle]: cfg.Trickle})
 	var heldAtRamp int64
 	if a := attacks[scSlowloris]; a != nil {
 		heldAtRamp = a.held.Load()
@@ -285,17 +287,18 @@ func startAttacks(ctx context.Context, cfg config, addr string, attackers *addrA
 		ips := attackers.take(cfg.SolveFloodIPs)
 		start(scSolve, func(a *attack) { solveFlood(actx, &awg, a, ips, cfg.SolveFlood) })
 	}
+	gateSolve := oneAtATime() // the gate's attackers solve one at a time between them
 	if cfg.Gate && cfg.has(scTunnelHold) && cfg.TunnelHold > 0 {
 		ips := attackers.take(cfg.TunnelHoldIPs)
-		start(scTunnelHold, func(a *attack) { tunnelHold(actx, &awg, a, ips, cfg.TunnelHold) })
+		start(scTunnelHold, func(a *attack) { a.solve = gateSolve; tunnelHold(actx, &awg, a, ips, cfg.TunnelHold) })
 	}
 	if cfg.Gate && cfg.has(scTrickle) && cfg.Trickle > 0 {
 		ips := attackers.take(max(1, cfg.Trickle/4))
-		start(scTrickle, func(a *attack) { trickle(actx, &awg, a, ips, cfg.Trickle, cfg.TrickleEvery) })
+		start(scTrickle, func(a *attack) { a.solve = gateSolve; trickle(actx, &awg, a, ips, cfg.Trickle, cfg.TrickleEvery) })
 	}
 	if cfg.Gate && cfg.has(scStall) && cfg.Stall > 0 {
 		ips := attackers.take(cfg.StallIPs)
-		start(scStall, func(a *attack) { stall(actx, &awg, a, ips, cfg.Stall) })
+		start(scStall, func(a *attack) { a.solve = gateSolve; stall(actx, &awg, a, ips, cfg.Stall) })
 	}
 	if cfg.has(scInflate) {
 		ips := attackers.take(64)
