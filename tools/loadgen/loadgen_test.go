@@ -472,3 +472,31 @@ func TestClassifyHonest(t *testing.T) {
 	assert.Equal(t, "closed", classifyHonest(errors.Join(errors.New("read reply"), os.ErrClosed, net.ErrClosed)))
 	assert.Equal(t, "timeout", classifyHonest(context.DeadlineExceeded))
 }
+
+// The echo upstream sends lines back, holds a connection that starts with
+// STALL without answering, and closes those on release.
+func TestEchoUpstream(t *testing.T) {
+	up, err := startEcho()
+	require.NoError(t, err)
+	defer up.Close()
+	c, err := net.Dial("tcp", up.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, echoOnce(c, "hello", 5*time.Second))
+	require.NoError(t, echoOnce(c, stallLine, 5*time.Second), "STALL is echoed after the first line")
+
+	s, err := net.Dial("tcp", up.Addr())
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Write([]byte(stallLine + "\n"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return up.stalled() == 1 }, 5*time.Second, 10*time.Millisecond)
+	err = echoOnce(s, "anyone there?", 200*time.Millisecond)
+	assert.Equal(t, "stalled", stallReply("stall", err), "%v", err)
+	up.release()
+	assert.Zero(t, up.stalled())
+	s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = s.Read(make([]byte, 1))
+	assert.Equal(t, "closed", classifyErr(err), "released: closed (reset: it held unread bytes): %v", err)
+	assert.NoError(t, echoOnce(c, "bye", 5*time.Second), "the other connection still echoes")
+}
