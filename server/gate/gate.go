@@ -373,14 +373,18 @@ func (t *tunnel) relay(idle, lifetime time.Duration, m *metrics) string {
 }
 
 // pipe copies src to dst until src ends, then half-closes dst. Each copy
-// runs under deadlines of idle from its start; when one passes and a byte
-// moved either way since, it goes on, else the tunnel ends as idle. It
-// returns nil when src ended cleanly.
+// reads under a deadline of idle from its start; when it passes and a byte
+// moved either way since, it goes on, else the tunnel ends as idle. Its
+// writes get one idle more: a copy drops what it read and could not write
+// (splice's pipe, io.Copy's buffer), and a byte read just before the read
+// deadline must still reach dst. A write that times out all the same (dst
+// took nothing for an idle period) ends the tunnel. It returns nil when src
+// ended cleanly.
 func (t *tunnel) pipe(dst, src net.Conn, idle time.Duration, bytes prometheus.Counter) error {
 	for {
 		deadline := time.Now().Add(idle)
 		src.SetReadDeadline(deadline)
-		dst.SetWriteDeadline(deadline)
+		dst.SetWriteDeadline(deadline.Add(idle))
 		n, err := io.Copy(dst, src) // *net.TCPConn to *net.TCPConn: splice
 		if n > 0 {
 			bytes.Add(float64(n))
@@ -389,6 +393,9 @@ func (t *tunnel) pipe(dst, src net.Conn, idle time.Duration, bytes prometheus.Co
 		switch {
 		case err == nil: // src's EOF: pass it on
 			closeWrite(dst)
+			return nil
+		case isTimeout(err) && time.Now().After(deadline.Add(idle)):
+			t.end("idle") // the write's deadline: what was read may be lost
 			return nil
 		case isTimeout(err) && time.Since(time.Unix(0, t.last.Load())) < idle:
 			continue // the other direction moved

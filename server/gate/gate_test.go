@@ -250,6 +250,29 @@ func TestIdleAndLifetime(t *testing.T) {
 	require.Eventually(t, func() bool { return value(g2.m.outcome("lifetime")) == 1 }, 5*time.Second, time.Millisecond)
 }
 
+// Bytes that arrive as the idle deadline passes are relayed, not dropped:
+// each copy reads under the idle deadline, and a byte read just before it
+// must still be written (splice, and io.Copy's buffer, drop what they read
+// and could not write). A client trickles single bytes across many
+// deadlines and reads each back from an echo upstream.
+func TestTrickleAcrossIdleDeadlines(t *testing.T) {
+	up := startUpstream(t, echo)
+	g := startGate(t, up.ln.Addr().String(), func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
+	c := dialGate(t, g.addr)
+	buf := make([]byte, 1)
+	for i := range 400 { // about 3 s, 15 deadlines each way
+		b := byte('a' + i%26)
+		time.Sleep(time.Duration(2+i%7) * time.Millisecond) // a byte now and then, never idle for the timeout
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err := c.Write([]byte{b})
+		require.NoError(t, err, "byte %d", i)
+		_, err = io.ReadFull(c, buf)
+		require.NoError(t, err, "byte %d: the gate ended the tunnel (or lost a byte); idle %v closed %v lifetime %v", i,
+			value(g.m.outcome("idle")), value(g.m.outcome("closed")), value(g.m.outcome("lifetime")))
+		require.Equal(t, string(b), string(buf), "byte %d", i)
+	}
+}
+
 // One address holds at most MaxTunnelsPerIP tunnels; the next is told busy.
 func TestTunnelsPerIP(t *testing.T) {
 	up := startUpstream(t, discard)

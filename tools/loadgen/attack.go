@@ -31,8 +31,10 @@ type attack struct {
 	held       atomic.Int64
 	heldPeak   atomic.Int64
 	legit      atomic.Int64
-	replies    counts // "kind\treply"
+	ready      atomic.Int64 // clients past their first try (the gate's tunnel holders)
+	replies    counts       // "kind\treply"
 	expect     map[string][]string
+	solve      func(context.Context, string, hashcash.SolveOptions) (hashcash.Result, error) // the gate's attackers' solver; nil: powclient's
 
 	mu    sync.Mutex
 	notes []string

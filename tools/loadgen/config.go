@@ -25,9 +25,17 @@ const (
 	scInflate   = "inflate"
 	scRedial    = "redial"
 	scSolve     = "solveflood"
+	// Gate mode only (-gate).
+	scTunnelHold = "tunnelhold"
+	scTrickle    = "trickle"
+	scStall      = "stall"
 )
 
-var allScenarios = []string{scHonest, scSlowloris, scGarbage, scWrongWork, scStorm, scReplay, scInflate, scRedial, scSolve}
+// allScenarios run against any server; gateScenarios against a gate only.
+var (
+	allScenarios  = []string{scHonest, scSlowloris, scGarbage, scWrongWork, scStorm, scReplay, scInflate, scRedial, scSolve}
+	gateScenarios = []string{scTunnelHold, scTrickle, scStall}
+)
 
 // config is one run of the load generator.
 type config struct {
@@ -66,6 +74,16 @@ type config struct {
 	RedialIPs      int // source addresses of the re-dial flood
 	SolveFlood     int // concurrent solving redeemers (solveflood)
 	SolveFloodIPs  int // source addresses of the solving flood
+
+	// Gate mode: the server relays to an upstream (server -upstream).
+	Gate          bool          // the server is a gate; spawned ones get an echo upstream run here
+	TunnelHold    int           // tunnels held idle (tunnelhold)
+	TunnelHoldIPs int           // source addresses of the held tunnels
+	Trickle       int           // tunnels trickling bytes (trickle)
+	TrickleEvery  time.Duration // between two trickled bytes
+	Stall         int           // concurrent clients of the stall scenario
+	StallIPs      int           // their source addresses
+	echo          *echoUpstream // the upstream of an in-process gate (tests); nil: started with -spawn
 
 	ChallengeTTL time.Duration // the server's challenge lifetime (spawned servers get it)
 	Alg          hashcash.Alg  // the server's proof of work (spawned servers get it); calibrated for
@@ -122,7 +140,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "pin spawned servers (and the baseline) to these CPUs with taskset, e.g. 0")
 	fs.StringVar(&c.ServerLog, "server-log", "", "write the spawned server's log to this file")
 	fs.Uint64Var(&c.ServerNoFile, "server-nofile", 0, "run the spawned server with this RLIMIT_NOFILE (ulimit -n), e.g. below its -max-conns; 0 leaves it")
-	scen := fs.String("scenario", "honest,slowloris,garbage,wrongwork,storm", "comma-separated: "+strings.Join(allScenarios, ", "))
+	scen := fs.String("scenario", "honest,slowloris,garbage,wrongwork,storm", "comma-separated: "+strings.Join(allScenarios, ", ")+
+		"; with -gate also "+strings.Join(gateScenarios, ", "))
 	fs.DurationVar(&c.Unloaded, "unloaded", 0, "length of the unloaded honest phase (default: -duration)")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "length of the honest phase under attack")
 	fs.DurationVar(&c.Ramp, "ramp", 30*time.Second, "longest wait for the attackers to reach full strength")
@@ -144,6 +163,14 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.RedialIPs, "redial-ips", 5, "source addresses of the re-dial flood (redial)")
 	fs.IntVar(&c.SolveFlood, "solveflood", 8, "concurrent solvers redeeming honest solutions as fast as they can (solveflood)")
 	fs.IntVar(&c.SolveFloodIPs, "solveflood-ips", 256, "source addresses of the solving flood (solveflood)")
+	fs.BoolVar(&c.Gate, "gate", false, "the server is a gate (server -upstream): honest clients open a tunnel and make one echo round trip through it; "+
+		"with -spawn loadgen runs the echo upstream and passes -upstream, with -addr the gate's upstream must be an echo service")
+	fs.IntVar(&c.TunnelHold, "tunnelhold", 36, "tunnels proven honestly and then held idle, re-opened when closed (tunnelhold, -gate); over the server's -max-tunnels-per-ip times -tunnelhold-ips, the rest retry every 2s or so")
+	fs.IntVar(&c.TunnelHoldIPs, "tunnelhold-ips", 2, "source addresses of the held tunnels (tunnelhold)")
+	fs.IntVar(&c.Trickle, "trickle", 8, "tunnels that trickle a byte every -trickle-every until the gate's lifetime ends them (trickle, -gate)")
+	fs.DurationVar(&c.TrickleEvery, "trickle-every", 500*time.Millisecond, "between two trickled bytes (trickle)")
+	fs.IntVar(&c.Stall, "stall", 4, "concurrent clients whose every other tunnel stalls the upstream, one tunnel a second or so each (stall, -gate)")
+	fs.IntVar(&c.StallIPs, "stall-ips", 4, "source addresses of the stall scenario's clients (stall)")
 	fs.DurationVar(&c.ChallengeTTL, "challenge-ttl", 60*time.Second, "the server's -challenge-ttl (passed to a spawned server); expired stamps are sent after it")
 	alg := fs.String("alg", hashcash.SHA256.String(), "the server's -alg (passed to a spawned server; name a running server's): "+hashcash.AlgNames()+"; the solver is calibrated for it")
 	fs.BoolVar(&c.Baseline, "baseline", false, "measure CPU per session at difficulty 0 against a bare TCP server instead (needs -spawn)")
@@ -215,9 +242,15 @@ func (c config) validate() error {
 		bad("-metrics %q: want http://127.x.y.z:port/metrics", c.MetricsURL)
 	}
 	for _, s := range c.Scenarios {
-		if !slices.Contains(allScenarios, s) {
-			bad("-scenario %q: want some of %s", s, strings.Join(allScenarios, ","))
+		switch {
+		case slices.Contains(gateScenarios, s) && !c.Gate:
+			bad("-scenario %s attacks a gate: add -gate (with -spawn, or -addr of a gate in front of an echo service)", s)
+		case !slices.Contains(allScenarios, s) && !slices.Contains(gateScenarios, s):
+			bad("-scenario %q: want some of %s (with -gate also %s)", s, strings.Join(allScenarios, ","), strings.Join(gateScenarios, ","))
 		}
+	}
+	if c.Gate && c.Baseline {
+		bad("-gate and -baseline exclude each other")
 	}
 	if len(c.Scenarios) == 0 && !c.Baseline {
 		bad("-scenario: want at least one")
@@ -226,7 +259,7 @@ func (c config) validate() error {
 		name string
 		v    time.Duration
 	}{{"-duration", c.Duration}, {"-unloaded", c.Unloaded}, {"-ramp", c.Ramp}, {"-settle", c.Settle}, {"-calibrate", c.Calibrate},
-		{"-session-timeout", c.SessionTimeout}, {"-challenge-ttl", c.ChallengeTTL},
+		{"-session-timeout", c.SessionTimeout}, {"-challenge-ttl", c.ChallengeTTL}, {"-trickle-every", c.TrickleEvery},
 		{"-baseline-timeout", c.BaselineTimeout}, {"-timeout", c.Timeout}} {
 		if d.v <= 0 {
 			bad("%s %v: want a positive duration", d.name, d.v)
@@ -240,6 +273,7 @@ func (c config) validate() error {
 		{"-garbage", c.Garbage, 0}, {"-wrongwork", c.WrongWork, 0}, {"-storm", c.Storm, 0},
 		{"-replayfill", c.ReplayFill, 0}, {"-inflate-burst", c.InflateBurst, 1},
 		{"-redial", c.Redial, 0}, {"-redial-ips", c.RedialIPs, 1}, {"-solveflood", c.SolveFlood, 0}, {"-solveflood-ips", c.SolveFloodIPs, 1},
+		{"-tunnelhold", c.TunnelHold, 0}, {"-tunnelhold-ips", c.TunnelHoldIPs, 1}, {"-trickle", c.Trickle, 0}, {"-stall", c.Stall, 0}, {"-stall-ips", c.StallIPs, 1},
 		{"-baseline-n", c.BaselineN, 1}, {"-baseline-c", c.BaselineC, 1}, {"-baseline-rounds", c.BaselineRounds, 1}} {
 		if n.v < n.min {
 			bad("%s %d: want at least %d", n.name, n.v, n.min)

@@ -16,7 +16,9 @@ import (
 )
 
 // runHonest runs cfg.Honest clients in a loop for d, each session from the
-// next address of ips, and waits for the sessions in flight at the end.
+// next address of ips, and waits for the sessions in flight at the end. A
+// session is a quote, or with cfg.Gate a tunnel and one echo through it
+// (served: the echo came back intact).
 // hashRate is the calibrated rate of one solver goroutine.
 func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, hashRate float64) report.HonestStats {
 	start := time.Now()
@@ -42,11 +44,18 @@ func runHonest(ctx context.Context, cfg config, addr string, ips []netip.Addr, d
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				ip := ips[int(next.Add(1)-1)%len(ips)]
 				sctx, cancel := context.WithTimeout(ctx, cfg.SessionTimeout)
-				res, err := powclient.Fetch(sctx, addr, powclient.Options{
+				o := powclient.Options{
 					Workers: cfg.HonestWorkers,
 					Dialer:  dialer(ip, 10*time.Second),
 					Solve:   slowSolver(cfg.HonestDelay),
-				})
+				}
+				var res powclient.Result
+				var err error
+				if cfg.Gate {
+					res, err = gateSession(sctx, addr, o, next.Load())
+				} else {
+					res, err = powclient.Fetch(sctx, addr, o)
+				}
 				cancel()
 				if ctx.Err() != nil {
 					return // cut short by the run's end, not the server
@@ -104,6 +113,8 @@ func classifyHonest(err error) string {
 		return "refused-" + string(pe.Code)
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return "dial-no-port"
+	case errors.Is(err, errBadEcho):
+		return "bad-echo"
 	}
 	return powclient.Classify(err)
 }

@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"github.com/powtcp/powtcp/protocol"
+	"github.com/powtcp/powtcp/server/gate"
 	"github.com/powtcp/powtcp/server/powserver"
 	"github.com/powtcp/powtcp/tools/loadgen/report"
 )
@@ -64,6 +66,80 @@ func startServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// startGate serves a gate (powserver with gate's handler) on 127.0.0.1:0
+// in this process, in front of an echo upstream also served here, with
+// short tunnel limits so that the idle timeout, the lifetime and the
+// per-address cap all act within a smoke run.
+func startGate(t *testing.T) (string, *echoUpstream) {
+	t.Helper()
+	up, err := startEcho()
+	require.NoError(t, err)
+	t.Cleanup(up.Close) // after the server's shutdown: cleanups run last first
+	gcfg := gate.DefaultConfig(up.Addr())
+	gcfg.Name = "echo"
+	gcfg.IdleTimeout, gcfg.MaxLifetime = time.Second, 1500*time.Millisecond
+	gcfg.MaxTunnels, gcfg.MaxTunnelsPerIP = 64, 4
+	reg := prometheus.NewRegistry()
+	g, err := gate.New(gcfg, zap.NewNop(), reg)
+	require.NoError(t, err)
+	cfg := powserver.DefaultConfig()
+	cfg.Difficulty, cfg.MaxExtraBits = 6, 2
+	cfg.MaxConns, cfg.MaxConnsPerIP = 200, 16
+	cfg.Handler = g
+	srv, err := powserver.New(cfg, nil, reg)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, srv.Shutdown(ctx))
+		assert.ErrorIs(t, <-done, powserver.ErrServerClosed, "Serve must end only because of Shutdown")
+		assert.Zero(t, g.Open(), "tunnels left open")
+	})
+	return ln.Addr().String(), up
+}
+
+// TestGateScenarios runs the gate scenarios, each alone, against a gate in
+// this process: honest clients served through their tunnels, every
+// attack's tunnels counted and ended for the expected reason. Not parallel
+// with the other tests (its subtests are with each other): their timing
+// on a loaded machine stays what it was.
+func TestGateScenarios(t *testing.T) {
+	tests := []struct {
+		give  []string
+		kinds map[string][]string
+	}{
+		{give: []string{scHonest}},
+		{give: []string{scHonest, scTunnelHold}, kinds: map[string][]string{scTunnelHold: {"hold"}}},
+		{give: []string{scHonest, scTrickle}, kinds: map[string][]string{scTrickle: {"trickle"}}},
+		{give: []string{scHonest, scStall}, kinds: map[string][]string{scStall: {"stall", "echo"}}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.give, "+"), func(t *testing.T) {
+			t.Parallel()
+			addr, up := startGate(t)
+			cfg := smokeConfig(addr, tt.give...)
+			cfg.Gate, cfg.echo = true, up
+			rep, err := loadtest(t.Context(), cfg, zap.NewNop())
+			require.NoError(t, err)
+			checkReport(t, rep, tt.kinds)
+			require.NotNil(t, rep.Gate)
+			assert.Empty(t, rep.Unloaded.Honest.Failures, "honest failures unloaded")
+			if tt.kinds[scStall] != nil {
+				assert.Positive(t, rep.Gate.Stalled, "the upstream held stalled connections")
+			}
+			if tt.kinds[scTunnelHold] != nil {
+				assert.Positive(t, rep.Attackers[scTunnelHold].HeldPeak, "tunnels held")
+				assert.Positive(t, rep.Attackers[scTunnelHold].Replies["hold"]["open-busy"], "the per-address cap refused some")
+			}
+			assert.Zero(t, up.stalled(), "stalled connections released")
+		})
+	}
+}
+
 // smokeConfig is a run of a second or two with small counts.
 func smokeConfig(addr string, scenarios ...string) config {
 	return config{
@@ -73,6 +149,7 @@ func smokeConfig(addr string, scenarios ...string) config {
 		Honest: 2, HonestWorkers: 1, HonestIPs: 50, SessionTimeout: 20 * time.Second,
 		Slowloris: 100, SlowlorisPerIP: 10, Garbage: 2, WrongWork: 2, Storm: 1, ReplayFill: 2, InflateBurst: 50,
 		Redial: 200, RedialIPs: 4, SolveFlood: 2, SolveFloodIPs: 16,
+		TunnelHold: 16, TunnelHoldIPs: 2, Trickle: 4, TrickleEvery: 50 * time.Millisecond, Stall: 4, StallIPs: 2,
 		ChallengeTTL: 2 * time.Second, Timeout: time.Minute,
 	}
 }
@@ -181,7 +258,7 @@ func checkReport(t *testing.T, rep *report.Report, kinds map[string][]string) {
 		a, ok := rep.Attackers[name]
 		require.True(t, ok, "attacker %s ran", name)
 		assert.Positive(t, a.Conns, "%s connected", name)
-		assert.Empty(t, a.Unexpected, "%s: replies other than the expected refusal: %v", name, a.Replies)
+		assert.Empty(t, a.Unexpected, "%s: replies other than the expected refusal: %v; notes %q", name, a.Replies, a.Notes)
 		for _, kind := range want {
 			expected := wantReplies(name, kind)
 			var n int64
@@ -215,6 +292,12 @@ func wantReplies(attacker, kind string) []string {
 		return []string{"too-slow"}
 	case "solve":
 		return []string{"served"}
+	case "hold", "trickle":
+		return []string{"closed"} // by the idle timeout, by the lifetime
+	case "stall":
+		return []string{"stalled"}
+	case "echo":
+		return []string{"echo"}
 	}
 	return nil
 }
@@ -335,6 +418,10 @@ func TestParseConfig(t *testing.T) {
 		{give: []string{"-spawn", "./server", "-baseline-bin", "./baseline"}, wantErr: "-baseline-bin needs -baseline"},
 		{give: []string{"-addr", "127.0.0.1:1", "-alg", "equix"}},
 		{give: []string{"-addr", "127.0.0.1:1", "-alg", "md5"}, wantErr: `-alg: unknown algorithm "md5"`},
+		{give: []string{"-spawn", "./server", "-gate", "-scenario", "honest,tunnelhold,trickle,stall"}},
+		{give: []string{"-addr", "127.0.0.1:1", "-scenario", "honest,stall"}, wantErr: "-scenario stall attacks a gate: add -gate"},
+		{give: []string{"-spawn", "./server", "-scenario", "tunnelhold"}, wantErr: "add -gate"},
+		{give: []string{"-addr", "127.0.0.1:1", "-gate", "-trickle-every", "0s"}, wantErr: "-trickle-every"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, " "), func(t *testing.T) {
@@ -394,4 +481,32 @@ func TestParseMetrics(t *testing.T) {
 func TestClassifyHonest(t *testing.T) {
 	assert.Equal(t, "closed", classifyHonest(errors.Join(errors.New("read reply"), os.ErrClosed, net.ErrClosed)))
 	assert.Equal(t, "timeout", classifyHonest(context.DeadlineExceeded))
+}
+
+// The echo upstream sends lines back, holds a connection that starts with
+// STALL without answering, and closes those on release.
+func TestEchoUpstream(t *testing.T) {
+	up, err := startEcho()
+	require.NoError(t, err)
+	defer up.Close()
+	c, err := net.Dial("tcp", up.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, echoOnce(c, "hello", 5*time.Second))
+	require.NoError(t, echoOnce(c, stallLine, 5*time.Second), "STALL is echoed after the first line")
+
+	s, err := net.Dial("tcp", up.Addr())
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Write([]byte(stallLine + "\n"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return up.stalled() == 1 }, 5*time.Second, 10*time.Millisecond)
+	err = echoOnce(s, "anyone there?", 200*time.Millisecond)
+	assert.Equal(t, "stalled", stallReply("stall", err), "%v", err)
+	up.release()
+	assert.Zero(t, up.stalled())
+	s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = s.Read(make([]byte, 1))
+	assert.Equal(t, "closed", classifyErr(err), "released: closed (reset: it held unread bytes): %v", err)
+	assert.NoError(t, echoOnce(c, "bye", 5*time.Second), "the other connection still echoes")
 }

@@ -10,7 +10,13 @@
 // separated): honest, slowloris, garbage, wrongwork, storm, replayfill,
 // inflate, redial (a re-dial flood over the per-address cap that never
 // solves) and solveflood (attackers from many addresses who solve and
-// redeem as fast as they can). With -baseline
+// redeem as fast as they can). With -gate the server is a gate (server
+// -upstream; -spawn runs an echo upstream here and passes it): honest
+// clients make one echo round trip through a tunnel, and the gate's own
+// scenarios are tunnelhold (tunnels held idle), trickle (a byte now and
+// then until the tunnel's lifetime) and stall (an upstream that stops
+// answering on every other tunnel); the report adds whether the server's
+// descriptors went back to idle. With -baseline
 // it instead compares the server's CPU per session at difficulty 0 with
 // bare TCP servers it runs as child processes: command baseline
 // (tools/baseline), found next to loadgen's executable or named by

@@ -89,7 +89,8 @@ type target struct {
 	addr       string
 	pid        int
 	metricsURL string
-	child      *child // when spawned
+	child      *child        // when spawned
+	echo       *echoUpstream // the gate's upstream, when run here
 }
 
 // loadtest runs the phases and returns the report, also on failure when
@@ -114,6 +115,12 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	}
 	defer closeTarget()
 	rep.Server = &report.ServerInfo{Addr: t.addr, PID: t.pid, Spawned: t.child != nil, Args: cfg.ServerArgs, Metrics: t.metricsURL}
+	if cfg.Gate {
+		rep.Gate = &report.GateInfo{}
+		if t.echo != nil {
+			rep.Gate.Upstream = t.echo.Addr()
+		}
+	}
 	smp := newSampler(t.pid, t.metricsURL)
 	sctx, stopSampling := context.WithCancel(ctx)
 	var swg sync.WaitGroup
@@ -123,6 +130,9 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	attackers := newAddrAlloc(firstAttacker)
 	honestIPs := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
 	measureIdle(ctx, cfg, smp, rep)
+	if rep.Gate != nil && t.pid > 0 {
+		rep.Gate.IdlePipes = countPipes(t.pid)
+	}
 	// Stamps to send once expired: solved now, before the unloaded phase,
 	// so that they expire during the attack.
 	box := &seedBox{}
@@ -148,8 +158,15 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 
 	attacks, stopAttackers := startAttacks(ctx, cfg, t.addr, attackers, box)
 	defer stopAttackers()
+	if t.echo != nil {
+		// The upstream recovers once the attack ends: the gate must then
+		// free the stalled tunnels' descriptors.
+		defer t.echo.release()
+	}
 	log.Info("attack ramp", zap.Strings("scenarios", cfg.Scenarios), zap.Int("slowloris", cfg.Slowloris))
+	rampStart := time.Now()
 	rampUp(ctx, cfg, attacks[scSlowloris])
+	waitReady(ctx, rampStart.Add(cfg.Ramp), map[*attack]int{attacks[scTunnelHold]: cfg.TunnelHold, attacks[scTrickle]: cfg.Trickle})
 	var heldAtRamp int64
 	if a := attacks[scSlowloris]; a != nil {
 		heldAtRamp = a.held.Load()
@@ -169,6 +186,10 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	rep.Attack.RampRSS = rep.Attack.Start.RSS
 	rep.Attack.HeldAtRamp = heldAtRamp
 	stopAttackers()
+	if t.echo != nil && rep.Gate != nil {
+		rep.Gate.Stalled = t.echo.stalled()
+		t.echo.release()
+	}
 	rep.Attackers = map[string]report.AttackStats{}
 	for name, a := range attacks {
 		st := a.stats()
@@ -181,6 +202,9 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	// Let the server notice the closed sockets before the last reading.
 	pause(ctx, cfg.Settle)
 	rep.After = smp.sample(ctx, true)
+	if rep.Gate != nil && t.pid > 0 {
+		rep.Gate.AfterPipes = countPipes(t.pid)
+	}
 	if err = t.check(); err == nil && t.child != nil {
 		err = t.child.stop(15 * time.Second)
 		rep.Server.Outcomes = t.child.outcomes()
@@ -195,12 +219,27 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 // openTarget is the server under test: the one at cfg.Addr, or one spawned
 // from cfg.Spawn, which the returned func stops.
 func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(), error) {
-	t := target{addr: cfg.Addr, pid: cfg.PID, metricsURL: cfg.MetricsURL}
+	t := target{addr: cfg.Addr, pid: cfg.PID, metricsURL: cfg.MetricsURL, echo: cfg.echo}
 	if cfg.Spawn == "" {
 		return t, func() {}, nil
 	}
-	c, err := spawnServer(ctx, log, cfg, []string{"-alg", cfg.alg().String()})
+	extra := []string{"-alg", cfg.alg().String()}
+	if cfg.Gate {
+		u, err := startEcho()
+		if err != nil {
+			return t, nil, fmt.Errorf("echo upstream: %w", err)
+		}
+		t.echo = u
+		extra = append(extra, "-upstream", u.Addr(), "-upstream-name", "echo")
+	}
+	closeEcho := func() {
+		if t.echo != nil && cfg.echo == nil {
+			t.echo.Close()
+		}
+	}
+	c, err := spawnServer(ctx, log, cfg, extra)
 	if err != nil {
+		closeEcho()
 		return t, nil, err
 	}
 	t.addr, t.pid, t.child = c.Addr, c.PID, c
@@ -211,6 +250,7 @@ func openTarget(ctx context.Context, cfg config, log *zap.Logger) (target, func(
 		if c.Alive() {
 			_ = c.stop(10 * time.Second) // best effort on the way out
 		}
+		closeEcho()
 	}, nil
 }
 
@@ -282,6 +322,19 @@ func startAttacks(ctx context.Context, cfg config, addr string, attackers *addrA
 	if cfg.has(scSolve) && cfg.SolveFlood > 0 {
 		ips := attackers.take(cfg.SolveFloodIPs)
 		start(scSolve, func(a *attack) { solveFlood(actx, &awg, a, ips, cfg.SolveFlood) })
+	}
+	gateSolve := oneAtATime() // the gate's attackers solve one at a time between them
+	if cfg.Gate && cfg.has(scTunnelHold) && cfg.TunnelHold > 0 {
+		ips := attackers.take(cfg.TunnelHoldIPs)
+		start(scTunnelHold, func(a *attack) { a.solve = gateSolve; tunnelHold(actx, &awg, a, ips, cfg.TunnelHold) })
+	}
+	if cfg.Gate && cfg.has(scTrickle) && cfg.Trickle > 0 {
+		ips := attackers.take(max(1, cfg.Trickle/4))
+		start(scTrickle, func(a *attack) { a.solve = gateSolve; trickle(actx, &awg, a, ips, cfg.Trickle, cfg.TrickleEvery) })
+	}
+	if cfg.Gate && cfg.has(scStall) && cfg.Stall > 0 {
+		ips := attackers.take(cfg.StallIPs)
+		start(scStall, func(a *attack) { a.solve = gateSolve; stall(actx, &awg, a, ips, cfg.Stall) })
 	}
 	if cfg.has(scInflate) {
 		ips := attackers.take(64)

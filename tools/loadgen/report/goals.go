@@ -19,6 +19,9 @@ type Goals struct {
 	RSSPerSocketKBMax float64 `json:"rss_per_socket_kb_max"`
 	CPUVsExchangeMax  float64 `json:"cpu_vs_exchange_max"`
 	AsymmetryMin      float64 `json:"asymmetry_min"`
+	// FDsOverIdleMax is how many more descriptors than idle a gate may
+	// hold after the attack and the settle (loadgen -gate); 0 is none.
+	FDsOverIdleMax int `json:"fds_over_idle_max"`
 }
 
 // GoalsFile is the targets file's name, looked for in the working
@@ -55,6 +58,9 @@ func LoadGoals(path string) (*Goals, error) {
 	var g Goals
 	if err := d.Decode(&g); err != nil {
 		return nil, fmt.Errorf("-targets %s: %w", path, err)
+	}
+	if g.FDsOverIdleMax < 0 {
+		return nil, fmt.Errorf("-targets %s: fds_over_idle_max must be 0 or more", path)
 	}
 	if g.HonestServedMin <= 0 || g.HonestP99RatioMax <= 0 || g.RSSPerSocketKBMax <= 0 || g.CPUVsExchangeMax <= 0 || g.AsymmetryMin <= 0 {
 		return nil, fmt.Errorf("-targets %s: every target must be set and positive (wrong_accepted_max may be 0)", path)

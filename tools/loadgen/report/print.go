@@ -28,6 +28,13 @@ func Print(w io.Writer, r *Report) {
 		}
 		fmt.Fprintln(w)
 	}
+	if g := r.Gate; g != nil {
+		up := "the gate's own (an echo service)"
+		if g.Upstream != "" {
+			up = "echo at " + g.Upstream + ", run by loadgen"
+		}
+		fmt.Fprintf(w, "gate      upstream %s; %d connections stalled when the attack stopped\n", up, g.Stalled)
+	}
 	if b := r.Baseline; b != nil {
 		printBaseline(w, b)
 	}
@@ -130,7 +137,7 @@ func printAttackers(w io.Writer, r *Report) {
 	for _, name := range slices.Sorted(maps.Keys(r.Attackers)) {
 		a := r.Attackers[name]
 		held := "-"
-		if name == Slowloris {
+		if name == Slowloris || a.HeldPeak > 0 { // slowloris, and the gate's held tunnels
 			held = fmt.Sprint(a.HeldPeak)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%s\t%d\t%d\t\n", name, a.Conns, a.ConnsPerSec, a.DialErrors, held, sum(a.Accepted), sum(a.Unexpected))

@@ -26,6 +26,7 @@ type Report struct {
 	Alg       string                 `json:"alg,omitempty"` // the server's proof of work; "" is sha256
 	HashRate  float64                `json:"hash_rate"`     // one solver goroutine, hashes/s (equix: solutions/s)
 	Server    *ServerInfo            `json:"server,omitempty"`
+	Gate      *GateInfo              `json:"gate,omitempty"` // the server relayed to an upstream
 	Idle      ProcSample             `json:"idle"`
 	Unloaded  *Phase                 `json:"unloaded,omitempty"`
 	Attack    *Phase                 `json:"attack,omitempty"`
@@ -243,6 +244,17 @@ func (r *Report) Finish(g *Goals) {
 		}
 		add("crashes", v, "0", pass(ok), "")
 	}
+	if gi := r.Gate; gi != nil && r.Idle.FDs > 0 && r.After.FDs > 0 {
+		idle, after := r.Idle.FDs-max(gi.IdlePipes, 0), r.After.FDs-max(gi.AfterPipes, 0)
+		ok := after-idle <= g.FDsOverIdleMax
+		v := "yes"
+		if !ok {
+			v = "no"
+		}
+		add("fds back to idle", v, fmt.Sprintf("≤ idle + %d", g.FDsOverIdleMax), pass(ok),
+			fmt.Sprintf("%d idle, %d after the attack and the settle, pipes left out (%d and %d: Go's splice-pipe cache, emptied by its GC); all fds %d and %d, peak %d",
+				idle, after, gi.IdlePipes, gi.AfterPipes, r.Idle.FDs, r.After.FDs, r.peakFDs()))
+	}
 	if p := r.Attack; p != nil && p.HeldAtRamp > 0 && r.Idle.RSS > 0 {
 		per := float64(p.RampRSS-r.Idle.RSS) / float64(p.HeldAtRamp)
 		note := fmt.Sprintf("%.1f MB over idle for %d sockets", float64(p.RampRSS-r.Idle.RSS)/(1<<20), p.HeldAtRamp)
@@ -271,4 +283,15 @@ func (p *Phase) SetStoreCPU(d time.Duration) {
 	if n := p.Honest.Served; n > 0 && d > 0 {
 		p.StoreCPUPerSession = d.Seconds() / float64(n) * 1e6
 	}
+}
+
+// peakFDs is the most descriptors the server held in either phase.
+func (r *Report) peakFDs() int {
+	n := 0
+	for _, p := range []*Phase{r.Unloaded, r.Attack} {
+		if p != nil {
+			n = max(n, p.Peak.FDs)
+		}
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,8 @@ func TestLoadGoals(t *testing.T) {
 		"unknown field": `{"honest_served_min": 0.9, "typo": 1}`,
 		"missing":       `{"honest_served_min": 0.9}`,
 		"not json":      `honest_served_min: 0.9`,
+		"negative fds": `{"honest_served_min": 0.9, "honest_p99_ratio_max": 3, "wrong_accepted_max": 0,
+		"rss_per_socket_kb_max": 5, "cpu_vs_exchange_max": 1.5, "asymmetry_min": 500, "fds_over_idle_max": -1}`,
 	} {
 		p := filepath.Join(root, "bad.json")
 		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
@@ -124,6 +127,44 @@ func TestFinish(t *testing.T) {
 	assert.Equal(t, "10.00 MH/s", r.Rate(r.HashRate))
 	assert.Equal(t, "3.0 solutions/s", (&Report{Alg: "equix"}).Rate(3))
 	assert.Equal(t, hashcash.SHA256, (&Report{}).ProofOfWork(), "sha256 when not named")
+}
+
+// A gate's run is judged on its descriptors too: back to idle within the
+// slack after the attack, or the target is missed.
+func TestFinishGateFDs(t *testing.T) {
+	g := *goals
+	g.FDsOverIdleMax = 8
+	for _, tt := range []struct {
+		after int
+		want  string
+		pass  bool
+	}{{after: 28, want: "yes", pass: true}, {after: 29, want: "no", pass: false}} {
+		r := attackRun()
+		r.Gate = &GateInfo{Upstream: "127.0.0.1:2", Stalled: 3, IdlePipes: 2, AfterPipes: 50}
+		r.Idle.FDs, r.After.FDs, r.Attack.Peak.FDs = 20, tt.after+48, 90 // 2 and 50 pipes, left out
+		r.Finish(&g)
+		var fds *Target
+		for i := range r.Targets {
+			if r.Targets[i].Name == "fds back to idle" {
+				fds = &r.Targets[i]
+			}
+		}
+		require.NotNil(t, fds, "the fds target")
+		assert.Equal(t, tt.want, fds.Value)
+		require.NotNil(t, fds.Pass)
+		assert.Equal(t, tt.pass, *fds.Pass, "%d fds after, 20 idle", tt.after)
+		assert.Contains(t, fds.Note, "peak 90")
+		assert.Contains(t, fds.Note, fmt.Sprintf("18 idle, %d after", tt.after-2))
+		var out bytes.Buffer
+		Print(&out, r)
+		assert.Contains(t, out.String(), "3 connections stalled")
+	}
+	r := attackRun() // not a gate: no such target
+	r.Idle.FDs, r.After.FDs = 20, 100
+	r.Finish(goals)
+	for _, tg := range r.Targets {
+		assert.NotEqual(t, "fds back to idle", tg.Name)
+	}
 }
 
 // Print writes the tables: honest clients, server, attackers, targets.

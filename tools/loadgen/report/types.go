@@ -104,3 +104,15 @@ type BaselineReport struct {
 // Slowloris is the scenario whose held sockets the attackers' table shows
 // (loadgen -scenario slowloris).
 const Slowloris = "slowloris"
+
+// GateInfo is a run against a gate (loadgen -gate).
+type GateInfo struct {
+	Upstream string `json:"upstream,omitempty"` // the echo upstream loadgen ran; "" when the gate's own
+	Stalled  int    `json:"stalled,omitempty"`  // connections the upstream held stalled when the attack stopped
+	// The server's descriptors that are pipes, idle and after the settle:
+	// Go's cache of splice pipes, which its garbage collections empty (at
+	// the latest its forced one every two minutes), not a leak; the
+	// target "fds back to idle" leaves them out and shows them.
+	IdlePipes  int `json:"idle_pipes"`
+	AfterPipes int `json:"after_pipes"`
+}
