@@ -25,15 +25,15 @@ import (
 // two sub-benchmarks of one run. The proof is made at difficulty 0 and is
 // not timed (b.ResetTimer), except in BenchmarkTunnelSetup.
 
-// benchGate serves a gate in front of upstream at difficulty 0.
-func benchGate(b *testing.B, upstream string) string {
+// benchGate serves a gate in front of upstream at difficulty bits.
+func benchGate(b *testing.B, upstream string, bits int) string {
 	b.Helper()
 	cfg := DefaultConfig(upstream)
 	cfg.MaxTunnelsPerIP = cfg.MaxTunnels // every client here is 127.0.0.1
 	g, err := New(cfg, zap.NewNop(), prometheus.NewRegistry())
 	require.NoError(b, err)
 	scfg := powserver.DefaultConfig()
-	scfg.Difficulty, scfg.MaxExtraBits, scfg.Handler = 0, -1, g
+	scfg.Difficulty, scfg.MaxExtraBits, scfg.Handler = bits, -1, g
 	srv, err := powserver.New(scfg, zap.NewNop(), nil)
 	require.NoError(b, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,7 +84,7 @@ type target struct {
 // when HAProxy is installed (Debian's haproxy), through HAProxy in TCP mode
 // with kernel splicing, the relay operators already use.
 func targets(b *testing.B, upstream string) map[string]target {
-	gate := benchGate(b, upstream)
+	gate := benchGate(b, upstream, 0)
 	ts := map[string]target{
 		"direct": {goroutines: 1, dial: func() net.Conn {
 			c, err := net.Dial("tcp", upstream)
@@ -254,23 +254,9 @@ func inUse() uint64 {
 // BenchmarkTunnelSetup opens a tunnel at the default difficulty (20 bits):
 // the proof, the upstream's dial, PROCEED.
 func BenchmarkTunnelSetup(b *testing.B) {
-	up := benchUpstream(b, discard)
-	g, err := New(DefaultConfig(up), zap.NewNop(), prometheus.NewRegistry())
-	require.NoError(b, err)
-	scfg := powserver.DefaultConfig()
-	scfg.MaxExtraBits, scfg.Handler = -1, g
-	srv, err := powserver.New(scfg, zap.NewNop(), nil)
-	require.NoError(b, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(b, err)
-	go func() { _ = srv.Serve(context.Background(), ln) }() // ends with Shutdown below
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
+	gate := benchGate(b, benchUpstream(b, discard), powserver.DefaultConfig().Difficulty)
 	for b.Loop() {
-		c, err := powclient.Dial(context.Background(), ln.Addr().String(), powclient.Options{}, nil)
+		c, err := powclient.Dial(context.Background(), gate, powclient.Options{}, nil)
 		require.NoError(b, err)
 		c.Close()
 	}

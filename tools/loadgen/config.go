@@ -101,15 +101,15 @@ type config struct {
 	Summarize bool     // print medians over the -json reports in Files instead
 	Files     []string // reports to summarize
 
-	Goals   *report.Goals // the targets the report is judged by; nil: not judged
-	JSON    string        // write the report here too
-	Plot    string        // draw the run's timeline here as SVG; "": none
+	Goals *report.Goals // the targets the report is judged by; nil: not judged
+	JSON  string        // write the report here too
+	Plot  string        // draw the run's timeline here as SVG; "": none
 	// timeline records the run second by second (set by loadtest).
 	timeline *timeline
-	Timeout time.Duration // limit of the whole run
-	NoFile  uint64        // raise RLIMIT_NOFILE to this; 0 leaves it
-	Verbose bool
-	Args    []string // the command line, for the report
+	Timeout  time.Duration // limit of the whole run
+	NoFile   uint64        // raise RLIMIT_NOFILE to this; 0 leaves it
+	Verbose  bool
+	Args     []string // the command line, for the report
 }
 
 func (c config) has(scenario string) bool { return slices.Contains(c.Scenarios, scenario) }

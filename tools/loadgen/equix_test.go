@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -31,19 +29,7 @@ func startEquixServer(t *testing.T) string {
 	cfg.Difficulty, cfg.MaxExtraBits = 1, 1
 	cfg.ChallengeTTL, cfg.MinSolveWindow = equixTTL, time.Second
 	cfg.MaxConns, cfg.MaxConnsPerIP = 200, 16
-	srv, err := powserver.New(cfg, nil, nil)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background(), ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-		assert.ErrorIs(t, <-done, powserver.ErrServerClosed)
-	})
-	return ln.Addr().String()
+	return serveInProcess(t, cfg, nil)
 }
 
 // TestScenariosEquix: honest clients and the wrong-work attackers against

@@ -51,7 +51,15 @@ func startServer(t *testing.T) string {
 	cfg.ChallengeTTL, cfg.MinSolveWindow = 2*time.Second, time.Second
 	cfg.MaxConns, cfg.MaxConnsPerIP = 200, 16
 	cfg.ReplayCacheSize = 400 // an address's share is 50: replayfill reaches it
-	srv, err := powserver.New(cfg, nil, nil)
+	return serveInProcess(t, cfg, nil)
+}
+
+// serveInProcess serves cfg on 127.0.0.1:0 in this process, with its
+// metrics on reg (nil: a private registry), until the test ends: then
+// Shutdown must succeed and Serve end because of it.
+func serveInProcess(t *testing.T, cfg powserver.Config, reg prometheus.Registerer) string {
+	t.Helper()
+	srv, err := powserver.New(cfg, nil, reg)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -86,20 +94,10 @@ func startGate(t *testing.T) (string, *echoUpstream) {
 	cfg.Difficulty, cfg.MaxExtraBits = 6, 2
 	cfg.MaxConns, cfg.MaxConnsPerIP = 200, 16
 	cfg.Handler = g
-	srv, err := powserver.New(cfg, nil, reg)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background(), ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-		assert.ErrorIs(t, <-done, powserver.ErrServerClosed, "Serve must end only because of Shutdown")
-		assert.Zero(t, g.Open(), "tunnels left open")
-	})
-	return ln.Addr().String(), up
+	// Cleanups run last first: the tunnels are counted after the server's
+	// shutdown closed them.
+	t.Cleanup(func() { assert.Zero(t, g.Open(), "tunnels left open") })
+	return serveInProcess(t, cfg, reg), up
 }
 
 // TestGateScenarios runs the gate scenarios, each alone, against a gate in
