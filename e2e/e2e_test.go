@@ -78,7 +78,9 @@ func TestClient(t *testing.T) {
 // connection), the client solves off the connection and presents the
 // stamp on a second one, and is served.
 func TestClientReconnects(t *testing.T) {
-	s := startServer(t, "-difficulty", "18", "-max-conns", "8", "-max-conns-per-ip", "8", "-answer-window", "1ms")
+	// 22 bits: about 4 million hashes, so a solve inside the window (under
+	// a millisecond, about 7,500 hashes) is a 1-in-500 chance.
+	s := startServer(t, "-difficulty", "22", "-max-conns", "8", "-max-conns-per-ip", "8", "-answer-window", "1ms")
 	code, stdout, stderr := runClient(t, "-addr", s.addr, "-timeout", "30s", "-json", "-workers", "1")
 	require.Equal(t, 0, code, "exit code; stderr:\n%s", stderr)
 	var rep struct {
