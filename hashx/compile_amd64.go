@@ -2,7 +2,6 @@ package hashx
 
 import (
 	"encoding/binary"
-	"math/bits"
 )
 
 // The x86-64 code generator. It writes one function per HashX function,
@@ -228,27 +227,24 @@ func (e *emitter) instr(in instr, i int, at *[programSize]int) bool {
 // alu recognises which HashX instruction an interpreter ALU form came
 // from (see instr) and emits it.
 func (e *emitter) alu(in instr, d, s int) bool {
-	rot := in.ctl >> 24 & 63
-	simm := uint64(int64(int32(in.c))) == in.c
-	switch {
-	case in.k == 0 && in.c == 0: // ROR_C
+	form, rot, shift := aluFormOf(in)
+	switch form {
+	case formRotR:
 		e.rotate(1, d, rot)
-	case rot != 0:
-		return false
-	case in.k == 0 && simm && in.xor == 0: // ADD_C
+	case formAddC:
 		e.group1(0, d, uint32(in.c))
-	case in.k == 0 && simm && in.xor == ^uint64(0): // XOR_C
+	case formXorC:
 		e.group1(6, d, uint32(in.c))
-	case in.c != 0:
-		return false
-	case in.k == ^uint64(0) && in.xor == 0: // SUB_R
+	case formSubR:
 		e.regReg(0x29, d, s)
-	case in.k == 1 && in.xor == ^uint64(0): // XOR_R
+	case formXorR:
 		e.regReg(0x31, d, s)
-	case in.k == 1 && in.xor == 0: // ADD_RS, shift 0
-		e.regReg(0x01, d, s)
-	case (in.k == 2 || in.k == 4 || in.k == 8) && in.xor == 0: // ADD_RS
-		e.addShifted(d, s, uint64(bits.TrailingZeros64(in.k)))
+	case formAddRS:
+		if shift == 0 {
+			e.regReg(0x01, d, s)
+		} else {
+			e.addShifted(d, s, shift)
+		}
 	default:
 		return false
 	}

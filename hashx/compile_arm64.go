@@ -145,33 +145,24 @@ func (e *emitter) instr(in instr, i int, at *[programSize]int) bool {
 // alu recognises which HashX instruction an interpreter ALU form came
 // from (see instr) and emits it.
 func (e *emitter) alu(in instr, d, s int) bool {
-	rot := in.ctl >> 24 & 63
-	simm := uint64(int64(int32(in.c))) == in.c
-	switch {
-	case in.k == 0 && in.c == 0: // ROR_C: EXTR Xd, Xd, Xd, #rot
+	form, rot, shift := aluFormOf(in)
+	switch form {
+	case formRotR: // EXTR Xd, Xd, Xd, #rot
 		e.dataProc(0x93c00000|uint32(rot)<<10, d, d, d)
-	case rot != 0:
-		return false
-	case in.k == 0 && simm && (in.xor == 0 || in.xor == ^uint64(0)): // ADD_C, XOR_C
+	case formAddC, formXorC:
 		e.mov32(aConst, uint32(in.c))
 		e.word(0x93407c00 | aConst<<5 | aConst) // SXTW X4, W4
 		op := uint32(0x8b000000)                // ADD
-		if in.xor != 0 {
+		if form == formXorC {
 			op = 0xca000000 // EOR
 		}
 		e.dataProc(op, d, d, aConst)
-	case in.c != 0:
-		return false
-	case in.k == ^uint64(0) && in.xor == 0: // SUB_R
+	case formSubR:
 		e.dataProc(0xcb000000, d, d, s)
-	case in.k == 1 && in.xor == ^uint64(0): // XOR_R
+	case formXorR:
 		e.dataProc(0xca000000, d, d, s)
-	case (in.k == 1 || in.k == 2 || in.k == 4 || in.k == 8) && in.xor == 0: // ADD_RS: ADD Xd, Xd, Xs, LSL #shift
-		shift := uint32(0)
-		for k := in.k; k > 1; k >>= 1 {
-			shift++
-		}
-		e.dataProc(0x8b000000|shift<<10, d, d, s)
+	case formAddRS: // ADD Xd, Xd, Xs, LSL #shift
+		e.dataProc(0x8b000000|uint32(shift)<<10, d, d, s)
 	default:
 		return false
 	}

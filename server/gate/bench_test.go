@@ -153,62 +153,59 @@ listen relay
 	return addr
 }
 
+// forEachRelay runs bench on one connection through each relay to an
+// upstream that serves handle.
+func forEachRelay(b *testing.B, handle func(net.Conn), bench func(b *testing.B, c net.Conn)) {
+	ts := targets(b, benchUpstream(b, handle))
+	for _, name := range relays {
+		t, ok := ts[name]
+		if !ok {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			c := t.dial()
+			defer c.Close()
+			bench(b, c)
+		})
+	}
+}
+
 // BenchmarkThroughput sends 64 MiB a time one way and reads as much back
 // (the upstream echoes): bytes per second, both directions counted.
 func BenchmarkThroughput(b *testing.B) {
 	const chunk = 64 << 20
-	up := benchUpstream(b, echo)
-	ts := targets(b, up)
-	for _, name := range relays {
-		if _, ok := ts[name]; !ok {
-			continue
-		}
-		dial := ts[name].dial
-		b.Run(name, func(b *testing.B) {
-			c := dial()
-			defer c.Close()
-			buf := make([]byte, 256<<10)
-			b.SetBytes(2 * chunk)
-			b.ResetTimer()
-			for b.Loop() {
-				done := make(chan error, 1)
-				go func() {
-					_, err := io.CopyN(io.Discard, c, chunk)
-					done <- err
-				}()
-				for sent := 0; sent < chunk; sent += len(buf) {
-					_, err := c.Write(buf)
-					require.NoError(b, err)
-				}
-				require.NoError(b, <-done)
+	forEachRelay(b, echo, func(b *testing.B, c net.Conn) {
+		buf := make([]byte, 256<<10)
+		b.SetBytes(2 * chunk)
+		b.ResetTimer()
+		for b.Loop() {
+			done := make(chan error, 1)
+			go func() {
+				_, err := io.CopyN(io.Discard, c, chunk)
+				done <- err
+			}()
+			for sent := 0; sent < chunk; sent += len(buf) {
+				_, err := c.Write(buf)
+				require.NoError(b, err)
 			}
-		})
-	}
+			require.NoError(b, <-done)
+		}
+	})
 }
 
 // BenchmarkRoundTrip sends one byte and waits for it to come back through
 // an established connection: the latency the relay adds per round trip.
 func BenchmarkRoundTrip(b *testing.B) {
-	up := benchUpstream(b, echo)
-	ts := targets(b, up)
-	for _, name := range relays {
-		if _, ok := ts[name]; !ok {
-			continue
+	forEachRelay(b, echo, func(b *testing.B, c net.Conn) {
+		one := make([]byte, 1)
+		b.ResetTimer()
+		for b.Loop() {
+			_, err := c.Write(one)
+			require.NoError(b, err)
+			_, err = io.ReadFull(c, one)
+			require.NoError(b, err)
 		}
-		dial := ts[name].dial
-		b.Run(name, func(b *testing.B) {
-			c := dial()
-			defer c.Close()
-			one := make([]byte, 1)
-			b.ResetTimer()
-			for b.Loop() {
-				_, err := c.Write(one)
-				require.NoError(b, err)
-				_, err = io.ReadFull(c, one)
-				require.NoError(b, err)
-			}
-		})
-	}
+	})
 }
 
 // BenchmarkIdleTunnel opens idle connections and reports the heap and
