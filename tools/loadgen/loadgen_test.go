@@ -46,11 +46,20 @@ func TestMain(m *testing.M) {
 // caps so that eviction and refusals happen.
 func startServer(t *testing.T) string {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerWith is startServer with edit applied to its settings.
+func startServerWith(t *testing.T, edit func(*powserver.Config)) string {
+	t.Helper()
 	cfg := powserver.DefaultConfig()
 	cfg.Difficulty, cfg.MaxExtraBits = 6, 2
 	cfg.ChallengeTTL, cfg.MinSolveWindow = 2*time.Second, time.Second
 	cfg.MaxConns, cfg.MaxConnsPerIP = 200, 16
 	cfg.ReplayCacheSize = 400 // an address's share is 50: replayfill reaches it
+	if edit != nil {
+		edit(&cfg)
+	}
 	return serveInProcess(t, cfg, nil)
 }
 
@@ -192,7 +201,13 @@ func TestScenarios(t *testing.T) {
 // per-address cap refuses most of it.
 func TestRedialKeepsPrice(t *testing.T) {
 	t.Parallel()
-	cfg := smokeConfig(startServer(t), scHonest, scRedial)
+	// A calm rate the flood's connections (over a thousand a second) would
+	// pass many times over if they counted, and the honest clients' proofs
+	// (slowed to at most 10 a second, from 1,000 addresses so that none
+	// earns client bits) never reach: any bit above the base would be the
+	// flood's.
+	cfg := smokeConfig(startServerWith(t, func(c *powserver.Config) { c.CalmProofRate = 50 }), scHonest, scRedial)
+	cfg.HonestIPs, cfg.HonestDelay = 1000, 200*time.Millisecond
 	cfg.Redial, cfg.RedialIPs = 400, 2 // 200 sockets per address against a cap of 16
 	rep, err := loadtest(t.Context(), cfg, zap.NewNop())
 	require.NoError(t, err)
