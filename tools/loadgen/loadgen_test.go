@@ -32,6 +32,9 @@ import (
 // otherwise. A goroutine that outlives the tests
 // fails them (goleak).
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == honestClientsCmd {
+		os.Exit(honestClientsMain(os.Args[2:], os.Stdout, os.Stderr)) // the tests' honest clients
+	}
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
@@ -522,4 +525,20 @@ func TestEchoUpstream(t *testing.T) {
 	_, err = s.Read(make([]byte, 1))
 	assert.Equal(t, "closed", classifyErr(err), "released: closed (reset: it held unread bytes): %v", err)
 	assert.NoError(t, echoOnce(c, "bye", 5*time.Second), "the other connection still echoes")
+}
+
+// TestHonestClientsUsage: the honest-clients process refuses what it cannot
+// run, saying why, and honestOptions.args passes every option as a flag.
+func TestHonestClientsUsage(t *testing.T) {
+	var stderr bytes.Buffer
+	for _, args := range [][]string{{}, {"-addr", "127.0.0.1:1", "-clients", "0"}, {"-addr", "127.0.0.1:1", "extra"}, {"-nope"}} {
+		stderr.Reset()
+		assert.Equal(t, 2, honestClientsMain(args, io.Discard, &stderr), "args %q", args)
+		assert.NotEmpty(t, stderr.String(), "args %q: says why", args)
+	}
+	o := honestOptions{Addr: "127.0.0.1:1", Clients: 3, Workers: 2, IPs: 7, Delay: time.Millisecond, SessionTimeout: time.Second, Duration: 2 * time.Second, Gate: true}
+	args := o.args()
+	require.Equal(t, honestClientsCmd, args[0])
+	assert.Equal(t, []string{"-addr", "127.0.0.1:1", "-clients", "3", "-workers", "2", "-ips", "7", "-delay", "1ms",
+		"-session-timeout", "1s", "-duration", "2s", "-gate=true"}, args[1:])
 }

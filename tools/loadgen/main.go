@@ -44,6 +44,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == honestClientsCmd {
+		os.Exit(honestClientsMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)

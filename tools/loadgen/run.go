@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -128,7 +127,6 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	defer func() { stopSampling(); swg.Wait() }()
 
 	attackers := newAddrAlloc(firstAttacker)
-	honestIPs := newAddrAlloc(firstHonest).take(cfg.HonestIPs)
 	measureIdle(ctx, cfg, smp, rep)
 	if rep.Gate != nil && t.pid > 0 {
 		rep.Gate.IdlePipes = countPipes(t.pid)
@@ -151,8 +149,8 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 	twg.Go(func() { tl.loop(tctx) })
 	defer func() { stopTimeline(); twg.Wait() }()
 	log.Info("unloaded phase", zap.Duration("duration", cfg.Unloaded), zap.Int("clients", cfg.Honest))
-	rep.Unloaded = honestPhase(ctx, cfg, t.addr, honestIPs, cfg.Unloaded, smp, rep)
-	if err := errors.Join(ctx.Err(), t.check()); err != nil {
+	rep.Unloaded, err = honestPhase(ctx, cfg, t.addr, cfg.HonestIPs, cfg.Unloaded, smp, rep)
+	if err := errors.Join(err, ctx.Err(), t.check()); err != nil {
 		return rep, err
 	}
 
@@ -179,7 +177,10 @@ func loadtest(ctx context.Context, cfg config, log *zap.Logger) (*report.Report,
 		}
 		return n
 	})
-	rep.Attack = honestPhase(ctx, cfg, t.addr, honestIPs, cfg.Duration, smp, rep)
+	rep.Attack, err = honestPhase(ctx, cfg, t.addr, cfg.HonestIPs, cfg.Duration, smp, rep)
+	if err != nil {
+		return rep, err
+	}
 	stopTimeline()
 	twg.Wait()
 	rep.Timeline = tl.recorded()
@@ -264,17 +265,18 @@ func measureIdle(ctx context.Context, cfg config, smp *sampler, rep *report.Repo
 	rep.IdleCPURate = report.Ratio((idle1.CPU - idle0.CPU).Seconds(), idle1.At.Sub(idle0.At).Seconds())
 }
 
-// honestPhase runs the honest clients for d and reads the server, this
-// process and the store around it.
-func honestPhase(ctx context.Context, cfg config, addr string, ips []netip.Addr, d time.Duration, smp *sampler, rep *report.Report) *report.Phase {
+// honestPhase runs the honest clients for d, rotating through nIPs source
+// addresses, and reads the server, the load generator (this process and
+// the honest clients') and the store around it.
+func honestPhase(ctx context.Context, cfg config, addr string, nIPs int, d time.Duration, smp *sampler, rep *report.Report) (*report.Phase, error) {
 	smp.resetPeak()
 	s0, self0, st0 := smp.sample(ctx, true), selfCPU(), storeCPU(cfg.StorePID)
-	h := runHonest(ctx, cfg, addr, ips, d, rep.HashRate)
+	h, clientsCPU, err := runHonest(ctx, cfg, addr, nIPs, d, rep.HashRate)
 	s1 := smp.sample(ctx, true)
 	p := report.NewPhase(h, s0, s1, smp.resetPeak(), rep.IdleCPURate)
-	p.LoadgenCPU = (selfCPU() - self0).Seconds()
+	p.LoadgenCPU = (selfCPU() - self0 + clientsCPU).Seconds()
 	p.SetStoreCPU(storeCPU(cfg.StorePID) - st0)
-	return p
+	return p, err
 }
 
 // startAttacks starts the attackers of cfg's scenarios against addr, each
