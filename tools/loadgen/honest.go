@@ -162,7 +162,7 @@ func runHonest(ctx context.Context, cfg config, addr string, nIPs int, d time.Du
 		SessionTimeout: cfg.SessionTimeout, Duration: d, Gate: cfg.Gate}
 	cmd := exec.CommandContext(ctx, self, o.args()...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // it dies with the load generator
-	stderr := proc.NewLogsMax(0) // its last lines, for an error
+	stderr := proc.NewLogsMax(0)                                       // its last lines, for an error
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
