@@ -93,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	cmd.Env = cfg.Env
 	cmd.WaitDelay = 5 * time.Second // output pipes held open by a grandchild
 	if cfg.DieWithParent {
-		cmd.SysProcAttr = dieWithParent()
+		cmd.SysProcAttr = DieWithParentAttr()
 	}
 	logs := cfg.Logs
 	if logs == nil {

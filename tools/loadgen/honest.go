@@ -161,8 +161,9 @@ func runHonest(ctx context.Context, cfg config, addr string, nIPs int, d time.Du
 	o := honestOptions{Addr: addr, Clients: cfg.Honest, Workers: cfg.HonestWorkers, IPs: nIPs, Delay: cfg.HonestDelay,
 		SessionTimeout: cfg.SessionTimeout, Duration: d, Gate: cfg.Gate}
 	cmd := exec.CommandContext(ctx, self, o.args()...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // it dies with the load generator
-	stderr := proc.NewLogsMax(0)                                       // its last lines, for an error
+	cmd.SysProcAttr = proc.DieWithParentAttr() // it dies with the load generator
+	// Its last lines of output, for an error.
+	stderr := proc.NewLogsMax(0)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
