@@ -379,38 +379,6 @@ func redeem(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr
 	}
 }
 
-// ---- re-dial flood ----
-
-// redial holds n sockets from ips, never answering, as slowloris does, but
-// over the per-address cap: each socket the server refuses or closes is
-// dialled again after about 300 ms (jittered), so a few addresses make
-// thousands of connections a second that never solve. Honest clients'
-// price must not move (the load follows redeemed proofs only).
-func redial(ctx context.Context, wg *sync.WaitGroup, a *attack, ips []netip.Addr, n int) {
-	a.expect["redial"] = []string{"too-slow", "busy"}
-	dials := make(chan struct{}, 256) // dials in flight, so that the backlog does not overflow
-	for i := range n {
-		ip := ips[i%len(ips)]
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				dials <- struct{}{}
-				lc, _, ok := a.open(ctx, ip, "redial")
-				<-dials
-				if ok {
-					stop := closeOnDone(ctx, lc)
-					l, err := lc.readLine(24 * time.Hour) // until the server gives up on us
-					if ctx.Err() == nil {
-						a.reply("redial", classifyLine(l, err))
-					}
-					lc.Close()
-					stop()
-				}
-				pause(ctx, jitter(300*time.Millisecond))
-			}
-		})
-	}
-}
-
 // ---- window inflation ----
 
 // inflate opens burst connections from one address at once (closing each),
