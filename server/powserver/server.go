@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,6 +54,10 @@ type Server struct {
 	wg          sync.WaitGroup // Serve loops and sessions
 
 	adm *admission
+	// acceptLoops is how many accept loops serve a plain TCP listener:
+	// one per CPU the runtime uses, at most 4 (they take turns on the
+	// listener's lock).
+	acceptLoops int
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -86,15 +91,16 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error
 	}
 	m := newMetrics(reg)
 	s := &Server{
-		cfg:       cfg,
-		log:       log,
-		warn:      newWarnAggregator(log, 10*time.Second, cfg.Now),
-		minter:    minter,
-		spent:     cfg.Spent,
-		handler:   cfg.Handler,
-		metrics:   m,
-		adm:       newAdmission(cfg, log, m),
-		listeners: map[net.Listener]struct{}{},
+		cfg:         cfg,
+		log:         log,
+		warn:        newWarnAggregator(log, 10*time.Second, cfg.Now),
+		minter:      minter,
+		spent:       cfg.Spent,
+		handler:     cfg.Handler,
+		metrics:     m,
+		adm:         newAdmission(cfg, log, m),
+		listeners:   map[net.Listener]struct{}{},
+		acceptLoops: min(runtime.GOMAXPROCS(0), 4),
 	}
 	if s.handler == nil {
 		q := cfg.Quotes
@@ -199,6 +205,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	defer stop()
 
+	// A plain TCP listener gets more than one accept loop: each refuses
+	// or challenges on the loop itself (see session.begin), so a flood of
+	// connections that are only refused is drained by several cores.
+	loops := 1
+	if _, plain := ln.(*net.TCPListener); plain {
+		loops = s.acceptLoops
+	}
+	errs := make(chan error, loops-1)
+	for range loops - 1 {
+		go func() { errs <- s.acceptLoop(ctx, ln) }()
+	}
+	err := s.acceptLoop(ctx, ln)
+	for range loops - 1 {
+		<-errs // the listener's deadline or Close ends each of them too
+	}
+	return err
+}
+
+// acceptLoop accepts connections on ln for Serve until ln fails for good,
+// and returns Serve's error.
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
 	var backoff time.Duration
 	for {
 		conn, err := ln.Accept()

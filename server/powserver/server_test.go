@@ -3,6 +3,7 @@ package powserver
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -84,17 +85,41 @@ func TestShutdownDeadline(t *testing.T) {
 }
 
 // Serve returns when its context is done.
+// TestServeContext: Serve serves with one accept loop or several, and
+// returns, every loop with it, when its context is done or at Shutdown.
 func TestServeContext(t *testing.T) {
-	srv, err := New(testConfig(Config{}), nil, nil)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
-	require.NoError(t, srv.Shutdown(context.Background()))
+	for _, loops := range []int{1, 4} {
+		for _, stop := range []string{"context", "shutdown"} {
+			t.Run(fmt.Sprintf("%d loops, %s", loops, stop), func(t *testing.T) {
+				srv, err := New(testConfig(Config{}), nil, nil)
+				require.NoError(t, err)
+				srv.acceptLoops = loops
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				done := make(chan error, 1)
+				go func() { done <- srv.Serve(ctx, ln) }()
+				for range 2 * loops {
+					c, err := net.Dial("tcp", ln.Addr().String())
+					require.NoError(t, err)
+					l, err := protocol.NewReader(c).ReadLine()
+					require.NoError(t, err, "a challenge")
+					_, err = protocol.ParseChallenge(l)
+					require.NoError(t, err)
+					c.Close()
+				}
+				if stop == "context" {
+					cancel()
+					assert.ErrorIs(t, <-done, context.Canceled)
+					require.NoError(t, srv.Shutdown(context.Background()))
+					return
+				}
+				require.NoError(t, srv.Shutdown(context.Background()))
+				assert.ErrorIs(t, <-done, ErrServerClosed)
+			})
+		}
+	}
 }
 
 // flakyListener fails its first Accepts with EMFILE, as a process out of
