@@ -212,14 +212,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if _, plain := ln.(*net.TCPListener); plain {
 		loops = s.acceptLoops
 	}
-	errs := make(chan error, loops-1)
+	var others sync.WaitGroup
 	for range loops - 1 {
-		go func() { errs <- s.acceptLoop(ctx, ln) }()
+		others.Go(func() {
+			// Its error is this goroutine's: the listener's deadline or
+			// Close ends every loop.
+			_ = s.acceptLoop(ctx, ln)
+		})
 	}
 	err := s.acceptLoop(ctx, ln)
-	for range loops - 1 {
-		<-errs // the listener's deadline or Close ends each of them too
-	}
+	others.Wait()
 	return err
 }
 

@@ -58,6 +58,7 @@ type redialSocket struct {
 	src      netip.Addr
 	fd       int    // -1 between connections
 	answered bool   // its challenge came: it is held, not in flight
+	counted  bool   // its connection was counted in attack.conns
 	buf      []byte // what the server sent, up to maxRedialRead
 }
 
@@ -152,7 +153,7 @@ func (r *redialer) dial(i int) {
 		r.later(i)
 		return
 	}
-	s.fd, s.answered, s.buf = fd, false, s.buf[:0]
+	s.fd, s.answered, s.counted, s.buf = fd, false, false, s.buf[:0]
 	r.byFD[fd] = i
 	r.inFlight++
 }
@@ -173,15 +174,18 @@ func (r *redialer) readable(i int) {
 			r.dialFailed(err) // refused or timed out: never connected
 			r.finish(i, "")
 			return
+		}
+		if !s.counted {
+			s.counted = true
+			r.a.conns.Add(1) // it connected: the server accepted it
+		}
+		switch {
 		case err != nil:
 			r.finish(i, classifyLine("", err))
 			return
 		case k == 0:
 			r.finish(i, classifyLine("", io.EOF))
 			return
-		}
-		if len(s.buf) == 0 && !s.answered {
-			r.a.conns.Add(1) // the server accepted it
 		}
 		s.buf = append(s.buf, tmp[:k]...)
 		for {

@@ -275,6 +275,7 @@ func honestPhase(ctx context.Context, cfg config, addr string, nIPs int, d time.
 	s1 := smp.sample(ctx, true)
 	p := report.NewPhase(h, s0, s1, smp.resetPeak(), rep.IdleCPURate)
 	p.LoadgenCPU = (selfCPU() - self0 + clientsCPU).Seconds()
+	p.HonestCPU = clientsCPU.Seconds()
 	p.SetStoreCPU(storeCPU(cfg.StorePID) - st0)
 	return p, err
 }

@@ -119,8 +119,9 @@ func printServer(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "spent store CPU: unloaded %.2fs (%.1fµs per honest session), under attack %.2fs (%.1fµs per honest session)\n",
 			u.StoreCPU, u.StoreCPUPerSession, a.StoreCPU, a.StoreCPUPerSession)
 	}
-	fmt.Fprintf(w, "loadgen CPU (same machine, competing): unloaded %.0f%%, under attack %.0f%% of one core\n",
-		100*Ratio(u.LoadgenCPU, u.Honest.Elapsed), 100*Ratio(a.LoadgenCPU, a.Honest.Elapsed))
+	fmt.Fprintf(w, "loadgen CPU (same machine, competing): unloaded %.0f%%, under attack %.0f%% of one core; of which the honest clients' process %.0f%% and %.0f%%\n",
+		100*Ratio(u.LoadgenCPU, u.Honest.Elapsed), 100*Ratio(a.LoadgenCPU, a.Honest.Elapsed),
+		100*Ratio(u.HonestCPU, u.Honest.Elapsed), 100*Ratio(a.HonestCPU, a.Honest.Elapsed))
 }
 
 func opt(n int) string {

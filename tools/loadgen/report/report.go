@@ -72,7 +72,10 @@ type Phase struct {
 	// that less its idle use, per honest session, in microseconds.
 	ServerCPU     float64 `json:"server_cpu_s"`
 	CPUPerSession float64 `json:"cpu_per_session_us"`
-	LoadgenCPU    float64 `json:"loadgen_cpu_s"` // this tool's own CPU time over the phase
+	LoadgenCPU    float64 `json:"loadgen_cpu_s"` // this tool's own CPU time over the phase, its honest clients' process included
+	// HonestCPU is the honest clients' process's share of LoadgenCPU; the
+	// rest is the attackers' (and the tool's own bookkeeping).
+	HonestCPU float64 `json:"honest_clients_cpu_s,omitempty"`
 	// StoreCPU is the shared spent store's CPU time over the phase (with
 	// -store-pid), and per honest session in microseconds.
 	StoreCPU           float64 `json:"store_cpu_s,omitempty"`

@@ -91,6 +91,7 @@ func figures(r *Report) (string, map[string]float64) {
 		f["server CPU µs/session unloaded"] = u.CPUPerSession
 		f["server CPU % of a core under attack"] = 100 * Ratio(a.ServerCPU, a.Honest.Elapsed)
 		f["loadgen CPU % of a core under attack"] = 100 * Ratio(a.LoadgenCPU, a.Honest.Elapsed)
+		f["attackers' CPU % of a core under attack"] = 100 * Ratio(a.LoadgenCPU-a.HonestCPU, a.Honest.Elapsed)
 		f["server RSS MB peak under attack"] = mb(a.Peak.RSS)
 		if a.HeldAtRamp > 0 && r.Idle.RSS > 0 {
 			f["server RSS KB per held socket"] = float64(a.RampRSS-r.Idle.RSS) / float64(a.HeldAtRamp) / 1024
