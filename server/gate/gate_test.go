@@ -175,6 +175,14 @@ func TestInvalidProofNeverReachesUpstream(t *testing.T) {
 	var stamp string
 	c, err := powclient.Dial(ctx, g.addr, powclient.Options{Workers: 1, Tamper: func(_, s string) string { stamp = s; return s }}, nil)
 	require.NoError(t, err)
+	// A round trip, so that the upstream has counted this connection
+	// before the count is read below (its accept loop runs on its own).
+	_, err = io.WriteString(c, "proof")
+	require.NoError(t, err)
+	require.NoError(t, c.(interface{ CloseWrite() error }).CloseWrite())
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	assert.Equal(t, "PROOF", string(got))
 	c.Close()
 	sess, err := powclient.DialSession(ctx, g.addr, nil)
 	require.NoError(t, err)

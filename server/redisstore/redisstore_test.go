@@ -101,7 +101,9 @@ func TestSpendFailsClosed(t *testing.T) {
 // A server that may evict keys is refused: an evicted key is a replay.
 func TestNewRefusesEviction(t *testing.T) {
 	srv := redistest.Start(t, "--maxmemory-policy", "allkeys-lru")
-	_, _, err := New(context.Background(), Config{URL: srv.URL}, nil)
+	// A generous timeout: on a loaded machine PING once took longer than
+	// the default 50 ms, and the test is of the policy check.
+	_, _, err := New(context.Background(), Config{URL: srv.URL, Timeout: 10 * time.Second}, nil)
 	assert.ErrorContains(t, err, `maxmemory-policy is "allkeys-lru"`)
 	_, _, err = New(context.Background(), Config{URL: "unix:///nonexistent/redis.sock", Timeout: 10 * time.Millisecond}, nil)
 	assert.ErrorContains(t, err, "PING")

@@ -160,9 +160,10 @@ func runHonest(ctx context.Context, cfg config, addr string, nIPs int, d time.Du
 	}
 	o := honestOptions{Addr: addr, Clients: cfg.Honest, Workers: cfg.HonestWorkers, IPs: nIPs, Delay: cfg.HonestDelay,
 		SessionTimeout: cfg.SessionTimeout, Duration: d, Gate: cfg.Gate}
+	// The process dies with the load generator, and its last lines of
+	// output are kept for an error.
 	cmd := exec.CommandContext(ctx, self, o.args()...) //nolint:gosec // this executable, with arguments made here
-	cmd.SysProcAttr = proc.DieWithParentAttr() // it dies with the load generator
-	// Its last lines of output, for an error.
+	cmd.SysProcAttr = proc.DieWithParentAttr()
 	stderr := proc.NewLogsMax(0)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
