@@ -19,9 +19,10 @@ import (
 // The re-dial flood drives its sockets itself: non-blocking sockets and an
 // epoll set per worker goroutine, with no goroutine, deadline or netpoller
 // registration per connection. With a Go connection per socket the flood
-// cost this process about 180 µs of CPU a connection, three times what the
-// refusal costs the server, and could not pass 6,000 connections a second
-// beside the server on 2 cores; the issue it reproduces needs 10,000.
+// cost this process about 150 µs of CPU a connection, twice what it costs
+// now and three times what the refusal costs the server, and stayed near
+// 8,000 connections a second beside the server on 2 cores; the issue it
+// reproduces needs 10,000 (BENCHMARKS.md).
 
 // redialInFlight bounds the flood's sockets between connect and the
 // server's first line, so that the listen backlog does not overflow.
