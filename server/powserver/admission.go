@@ -281,7 +281,7 @@ func (a *admission) unsilenceLocked(s *slot) {
 }
 
 // evictOne closes one silent handshake, as when the table is full, and
-// reports whether there was one: the accept loop calls it when the process
+// reports whether there was one: an accept loop calls it when the process
 // ran out of descriptors.
 func (a *admission) evictOne() bool {
 	a.mu.Lock()

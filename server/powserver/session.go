@@ -21,7 +21,7 @@ import (
 //
 //   - serve, on the connection's first goroutine: the PROXY header, when
 //     the listener reads one (a plain TCP connection skips serve: its
-//     begin runs on the accept loop);
+//     begin runs on the accept loop that accepted it);
 //   - begin: admission and the challenge;
 //   - await, on a fresh goroutine: the wait for the answer, its check, the
 //     Handler once the proof checked out, the outcome;
@@ -62,10 +62,11 @@ func (ss *session) serve() {
 // begin runs admission and sends the challenge, then hands the rest of
 // the session to await on a new goroutine; a refused connection is told
 // why and closed here. For a plain TCP connection begin runs on the
-// accept loop, which saves a goroutine per session and makes a refusal
-// cost no goroutine at all: nothing in it waits (admission takes a mutex
-// for a few map operations; the challenge's write goes to a fresh socket's
-// empty send buffer, and its deadline bounds it all the same).
+// accept loop that accepted it (Serve runs one per CPU, up to 4), which
+// saves a goroutine per session and makes a refusal cost no goroutine at
+// all: nothing in it waits (admission takes a mutex for a few map
+// operations; the challenge's write goes to a fresh socket's empty send
+// buffer, and its deadline bounds it all the same).
 //
 // await runs on a goroutine of its own, not on the one that minted the
 // challenge: that one's stack grew to 4 KiB (crypto/rand and the HMAC are

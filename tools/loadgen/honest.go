@@ -86,8 +86,9 @@ func honestClientsMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w := bufio.NewWriter(stdout)
-	enc := json.NewEncoder(w)
+	// One write per record, as it ends: the run draws its timeline as
+	// sessions end.
+	enc := json.NewEncoder(stdout)
 	var mu sync.Mutex
 	var werr error
 	honestClients(ctx, o, func(r honestRecord) {
@@ -95,9 +96,6 @@ func honestClientsMain(args []string, stdout, stderr io.Writer) int {
 		defer mu.Unlock()
 		if werr == nil {
 			werr = enc.Encode(r)
-		}
-		if werr == nil {
-			werr = w.Flush() // the run draws its timeline as sessions end
 		}
 	})
 	if werr != nil {
