@@ -295,9 +295,11 @@ func TestTunnelsPerIP(t *testing.T) {
 	assert.Equal(t, int64(2), up.accepted.Load())
 }
 
-// With ProxyProtocol the upstream learns the client's address from a v2
-// header before the client's first byte.
-func TestUpstreamProxyProtocol(t *testing.T) {
+// proxyUpstream starts an upstream that reads a PROXY header, passes it
+// and the rest of the connection to then, and sends what then returns (or
+// the header's error) on the channel it returns.
+func proxyUpstream(t *testing.T, then func(h *proxyproto.Header, r *bufio.Reader, c net.Conn) string) (*upstream, <-chan string) {
+	t.Helper()
 	got := make(chan string, 1)
 	up := startUpstream(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
@@ -306,8 +308,17 @@ func TestUpstreamProxyProtocol(t *testing.T) {
 			got <- "error: " + err.Error()
 			return
 		}
+		got <- then(h, r, c)
+	})
+	return up, got
+}
+
+// With ProxyProtocol the upstream learns the client's address from a v2
+// header before the client's first byte.
+func TestUpstreamProxyProtocol(t *testing.T) {
+	up, got := proxyUpstream(t, func(h *proxyproto.Header, r *bufio.Reader, _ net.Conn) string {
 		l, _ := r.ReadString('\n')
-		got <- h.SourceAddr.String() + " v" + string(rune('0'+h.Version)) + " " + l
+		return h.SourceAddr.String() + " v" + string(rune('0'+h.Version)) + " " + l
 	})
 	g := startGate(t, up.ln.Addr().String(), func(c *Config) { c.ProxyProtocol = true })
 	c := dialGate(t, g.addr)
@@ -346,17 +357,10 @@ func value(m prometheus.Metric) float64 {
 // client's address the balancer named, and half-closes still cross it
 // (the listener's connection wraps the TCP one).
 func TestBehindProxyProtocolBalancer(t *testing.T) {
-	got := make(chan string, 1)
-	up := startUpstream(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		h, err := proxyproto.Read(r)
-		if err != nil {
-			got <- "error: " + err.Error()
-			return
-		}
+	up, got := proxyUpstream(t, func(h *proxyproto.Header, r *bufio.Reader, c net.Conn) string {
 		b, _ := io.ReadAll(r) // to the client's half-close
-		got <- h.SourceAddr.String() + " " + string(b)
 		_, _ = io.WriteString(c, "bye")
+		return h.SourceAddr.String() + " " + string(b)
 	})
 	g := startGateOn(t, up.ln.Addr().String(), func(c *Config) { c.ProxyProtocol = true }, func(ln net.Listener) net.Listener {
 		return &proxyproto.Listener{Listener: ln}

@@ -74,9 +74,8 @@ type redialer struct {
 	dst      syscall.SockaddrInet4
 	epfd     int
 	socks    []redialSocket
-	byFD     map[int]int // fd to index in socks
-	due      dueHeap     // closed sockets, by when they dial again
-	inFlight int         // sockets waiting for the server's first line
+	due      dueHeap // closed sockets, by when they dial again
+	inFlight int     // sockets waiting for the server's first line
 	maxIn    int
 }
 
@@ -86,7 +85,7 @@ func runRedialer(ctx context.Context, a *attack, dst netip.AddrPort, srcs []neti
 		return fmt.Errorf("epoll: %w", err)
 	}
 	r := &redialer{a: a, dst: syscall.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}, epfd: epfd,
-		byFD: map[int]int{}, maxIn: max(1, maxIn)}
+		maxIn: max(1, maxIn)}
 	now := time.Now()
 	for i, src := range srcs {
 		r.socks = append(r.socks, redialSocket{src: src, fd: -1})
@@ -118,9 +117,9 @@ func runRedialer(ctx context.Context, a *attack, dst netip.AddrPort, srcs []neti
 			return fmt.Errorf("epoll_wait: %w", err)
 		}
 		for _, ev := range events[:k] {
-			if i, ok := r.byFD[int(ev.Fd)]; ok {
-				r.readable(i)
-			}
+			// Each socket is in one event at most, and dials wait for
+			// the next round: the socket is still open.
+			r.readable(int(ev.Fd))
 		}
 	}
 	return nil
@@ -143,7 +142,8 @@ func (r *redialer) dial(i int) {
 		}
 		if err == nil {
 			err = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd,
-				&syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)})
+				// The event's data is the socket's index, not its fd.
+				&syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(i)})
 		}
 		if err != nil {
 			syscall.Close(fd)
@@ -155,7 +155,6 @@ func (r *redialer) dial(i int) {
 		return
 	}
 	s.fd, s.answered, s.counted, s.buf = fd, false, false, s.buf[:0]
-	r.byFD[fd] = i
 	r.inFlight++
 }
 
@@ -226,7 +225,6 @@ func (r *redialer) finish(i int, reply string) {
 	if !s.answered {
 		r.inFlight--
 	}
-	delete(r.byFD, s.fd)
 	syscall.Close(s.fd) // also leaves the epoll set
 	s.fd = -1
 	r.later(i)
