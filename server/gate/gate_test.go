@@ -287,7 +287,9 @@ func TestTunnelsPerIP(t *testing.T) {
 	g := startGate(t, up.ln.Addr().String(), func(c *Config) { c.MaxTunnelsPerIP = 2 })
 	dialGate(t, g.addr)
 	dialGate(t, g.addr)
-	require.Eventually(t, func() bool { return g.Open() == 2 }, 5*time.Second, time.Millisecond)
+	// Both tunnels open, and both counted by the upstream, whose accept
+	// loop runs on its own: the count below is then the third's to move.
+	require.Eventually(t, func() bool { return g.Open() == 2 && up.accepted.Load() == 2 }, 5*time.Second, time.Millisecond)
 	_, err := powclient.Dial(context.Background(), g.addr, powclient.Options{Workers: 1}, nil)
 	var perr *protocol.Error
 	require.ErrorAs(t, err, &perr)

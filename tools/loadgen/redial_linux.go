@@ -60,6 +60,7 @@ type redialSocket struct {
 	fd       int    // -1 between connections
 	answered bool   // its challenge came: it is held, not in flight
 	counted  bool   // its connection was counted in attack.conns
+	gen      int32  // its connections so far: an event names the one it is for
 	buf      []byte // what the server sent, up to maxRedialRead
 }
 
@@ -117,9 +118,13 @@ func runRedialer(ctx context.Context, a *attack, dst netip.AddrPort, srcs []neti
 			return fmt.Errorf("epoll_wait: %w", err)
 		}
 		for _, ev := range events[:k] {
-			// Each socket is in one event at most, and dials wait for
-			// the next round: the socket is still open.
-			r.readable(int(ev.Fd))
+			// An event may be for a connection already closed: while a
+			// child process is being started, it shares every socket
+			// until its exec, so a close leaves the registration in
+			// the epoll set until then.
+			if s := &r.socks[ev.Fd]; s.fd >= 0 && s.gen == ev.Pad {
+				r.readable(int(ev.Fd))
+			}
 		}
 	}
 	return nil
@@ -142,8 +147,8 @@ func (r *redialer) dial(i int) {
 		}
 		if err == nil {
 			err = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd,
-				// The event's data is the socket's index, not its fd.
-				&syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(i)})
+				// The event's data is the socket's index and connection.
+				&syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(i), Pad: s.gen + 1})
 		}
 		if err != nil {
 			syscall.Close(fd)
@@ -155,6 +160,7 @@ func (r *redialer) dial(i int) {
 		return
 	}
 	s.fd, s.answered, s.counted, s.buf = fd, false, false, s.buf[:0]
+	s.gen++
 	r.inFlight++
 }
 
